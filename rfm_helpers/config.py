@@ -1,0 +1,262 @@
+"""Typed run configuration, read from ``params/*.yaml``.
+
+Every parameter of the pipeline lives here, with its default and the reason for it.
+Unknown or mistyped keys are an error (``extra="forbid"``), so a typo in a params file
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rfm_helpers.paths import PROJECT_ROOT, resolve
+
+CANONICAL_COLUMNS = (
+    "invoice_id",
+    "stock_code",
+    "description",
+    "quantity",
+    "invoice_date",
+    "unit_price",
+    "customer_id",
+    "country",
+    "amount",
+)
+"""Internal column names. ``columns`` in the params maps each of them to a source column."""
+
+
+class ConfigError(ValueError):
+    """A params file is missing, unreadable or invalid; the message says what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMap(_Strict):
+    """Source column name for each internal column (``null`` = the export has no such column).
+
+    Required: ``invoice_id``, ``invoice_date``, ``customer_id`` and either ``amount`` or both
+    ``quantity`` and ``unit_price``. The others enable the cleaning rules that need them.
+    """
+
+    invoice_id: str = "InvoiceNo"
+    stock_code: str | None = "StockCode"
+    description: str | None = "Description"
+    quantity: str | None = "Quantity"
+    invoice_date: str = "InvoiceDate"
+    unit_price: str | None = "UnitPrice"
+    customer_id: str = "CustomerID"
+    country: str | None = "Country"
+    amount: str | None = None
+
+    @model_validator(mode="after")
+    def _money_columns(self) -> ColumnMap:
+        if self.amount is None and (self.quantity is None or self.unit_price is None):
+            raise ValueError(
+                "columns: map either 'amount' or both 'quantity' and 'unit_price' "
+                "so that revenue can be computed"
+            )
+        return self
+
+    def source_to_canonical(self) -> dict[str, str]:
+        """Rename map from the export's column names to the internal ones."""
+        return {src: canon for canon, src in self.model_dump().items() if src is not None}
+
+
+class InputConfig(_Strict):
+    """Where the transactions are and how to read them."""
+
+    path: Path = Path("data/raw/online_retail.parquet")
+    format: Literal["auto", "parquet", "csv", "xlsx"] = "auto"
+    sheet: str | None = None
+    """Transactions sheet of an xlsx workbook; ``null`` = the first sheet that is not the
+    segment table."""
+    segment_sheet: str = "Segmentation"
+    """Sheet of an xlsx workbook holding the segment → RFM codes table, if present."""
+    csv_encoding: str = "utf-8"
+    """Encoding of a CSV input. Kaggle's copy of Online Retail is ``latin-1``."""
+    date_format: str | None = None
+    """strptime format of the date column in a CSV, e.g. ``%m/%d/%y %H:%M`` for Kaggle's copy;
+    ``null`` = ISO 8601 dates."""
+    missing_text: list[str] = Field(default_factory=lambda: ["", "nan", "NaN", "None", "NULL"])
+    """Text values that mean "missing" in text columns (Online Retail II stores missing
+    descriptions as the text ``nan``)."""
+    columns: ColumnMap = ColumnMap()
+
+
+class ReferenceConfig(_Strict):
+    """Reference tables (data files validated on load)."""
+
+    segments: Path = Path("data/reference/rfm_segments.csv")
+    segment_groups: Path = Path("data/reference/segment_groups.csv")
+    non_product_codes: Path = Path("data/reference/non_product_stock_codes.csv")
+    flagged_descriptions: Path = Path("data/reference/flagged_descriptions.csv")
+
+
+class CleaningConfig(_Strict):
+    """Which cleaning rules run. Each removed row and its revenue is recorded in the ledger."""
+
+    drop_cancellations: bool = True
+    """Invoices whose number starts with ``C``."""
+    drop_non_positive_quantity: bool = True
+    drop_non_positive_price: bool = True
+    drop_flagged_descriptions: bool = True
+    """Rows whose description is in the flagged list (damaged, lost, adjustments, …)."""
+    drop_non_product_codes: bool = True
+    """Postage, fees, manual adjustments and other non-product stock codes. The first source
+    document keeps them (its revenue includes postage)."""
+    duplicates: Literal["consolidate", "drop_exact", "keep"] = "consolidate"
+    """Rows sharing (invoice, stock code, date, customer): ``consolidate`` drops copies with
+    identical quantity and sums different quantities (the document's rule); ``drop_exact``
+    drops only fully identical rows; ``keep`` keeps all."""
+
+
+class RFMConfig(_Strict):
+    """Recency, Frequency, Monetary per customer and their scores."""
+
+    snapshot_date: dt.date | None = None
+    """Date recency is measured from. ``null`` = the day after the last transaction in the
+    cleaned data (reproducible; never "today")."""
+    recency_from: Literal["snapshot", "last_transaction"] = "snapshot"
+    """``last_transaction``: the document's method (days from the data's last transaction
+    date, so the most recent customers have recency 0); ignores ``snapshot_date``."""
+    frequency: Literal["invoices", "lines"] = "invoices"
+    """``invoices``: distinct invoices (orders); ``lines``: invoice lines (the document)."""
+    outliers: Literal["keep", "trim", "cap"] = "keep"
+    """``trim``: drop customers above ``outlier_quantile`` on any metric (the document);
+    ``cap``: winsorize at that quantile; ``keep``: score all customers (quantile scores are
+    robust to outliers already)."""
+    outlier_quantile: float = Field(0.95, gt=0.5, lt=1.0)
+    n_bins: int = Field(5, ge=2, le=9)
+    scoring: Literal["rank", "qcut"] = "rank"
+    """``rank``: score from each customer's quantile position, ties share a score, never
+    fails; ``qcut``: pandas ``qcut`` edges as in the document (falls back to ``rank`` for a
+    metric whose edges repeat, and says so)."""
+
+    @model_validator(mode="after")
+    def _segment_table_needs_quintiles(self) -> RFMConfig:
+        if self.n_bins != 5:
+            raise ValueError("rfm.n_bins: the 11-segment table is defined on quintiles; use 5")
+        return self
+
+
+class ClusteringConfig(_Strict):
+    """KMeans on the customer metrics (the second source document's method)."""
+
+    features: list[str] = Field(default_factory=lambda: ["recency", "frequency", "monetary"])
+    k: int = Field(4, ge=1)
+    k_max: int = Field(10, ge=2)
+    """Elbow and silhouette are computed for k = 1..k_max."""
+    log_transform: bool = True
+    """log1p before scaling: RFM metrics are heavy-tailed and plain z-scores let a handful of
+    customers take whole clusters."""
+    random_state: int = 42
+    n_init: int = Field(10, ge=1)
+    silhouette_sample: int = Field(5000, ge=100)
+    """Silhouette is O(n²); it is computed on a fixed random sample of this many customers."""
+
+
+class ReportConfig(_Strict):
+    """What the insights report shows and exports."""
+
+    title: str = "Customer segmentation (RFM)"
+    currency: str = "£"
+    top_n: int = Field(10, ge=1)
+    """How many countries / products / segments to show in "top" charts."""
+
+
+class RunConfig(_Strict):
+    """One run of the pipeline: a params file."""
+
+    run_name: str = "online_retail"
+    """Folder name of this run's products and reports (letters, digits, ``_`` and ``-``)."""
+    description: str = ""
+    input: InputConfig = InputConfig()
+    reference: ReferenceConfig = ReferenceConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    rfm: RFMConfig = RFMConfig()
+    clustering: ClusteringConfig = ClusteringConfig()
+    report: ReportConfig = ReportConfig()
+
+    @field_validator("run_name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "_-" for c in value):
+            raise ValueError("run_name: use letters, digits, '_' and '-' only")
+        return value
+
+    # --- resolved paths -------------------------------------------------------------
+    @property
+    def input_path(self) -> Path:
+        return resolve(self.input.path)
+
+    @property
+    def interim_dir(self) -> Path:
+        return PROJECT_ROOT / "data" / "interim" / self.run_name
+
+    @property
+    def processed_dir(self) -> Path:
+        return PROJECT_ROOT / "data" / "processed" / self.run_name
+
+    @property
+    def clean_path(self) -> Path:
+        return self.interim_dir / "transactions_clean.parquet"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.interim_dir / "cleaning_ledger.csv"
+
+    @property
+    def segment_table_path(self) -> Path:
+        """The segment table the run used (from the workbook or the shipped reference)."""
+        return self.interim_dir / "rfm_segments.csv"
+
+    @property
+    def customers_path(self) -> Path:
+        return self.processed_dir / "customers_rfm.parquet"
+
+    @property
+    def score_bins_path(self) -> Path:
+        return self.processed_dir / "score_bins.csv"
+
+    @property
+    def clusters_path(self) -> Path:
+        return self.processed_dir / "customer_clusters.parquet"
+
+    @property
+    def export_path(self) -> Path:
+        return self.processed_dir / "customer_segments.csv"
+
+
+def _format_validation_error(path: Path, err: ValidationError) -> str:
+    lines = [f"Invalid parameters in {path}:"]
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  - {where}: unknown parameter (check the spelling; see params/default.yaml)")
+        else:
+            lines.append(f"  - {where}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_config(params_file: str | Path) -> RunConfig:
+    """Read and validate a params YAML file (relative paths are from the project root)."""
+    path = resolve(params_file)
+    if not path.is_file():
+        raise ConfigError(f"Params file not found: {path}. Pass an existing file, e.g. PARAMS=params/default.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Params file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Params file {path} must contain a mapping of parameters, got {type(raw).__name__}")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None
