@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rfm_helpers.paths import PROJECT_ROOT, resolve
+from rfm_helpers.paths import output_root, resolve
 
 CANONICAL_COLUMNS = (
     "invoice_id",
@@ -95,6 +95,8 @@ class ReferenceConfig(_Strict):
 
     segments: Path = Path("data/reference/rfm_segments.csv")
     segment_groups: Path = Path("data/reference/segment_groups.csv")
+    group_playbook: Path = Path("data/reference/group_playbook.csv")
+    """Goal and recommended actions per segment group."""
     non_product_codes: Path = Path("data/reference/non_product_stock_codes.csv")
     flagged_descriptions: Path = Path("data/reference/flagged_descriptions.csv")
 
@@ -198,11 +200,21 @@ class RunConfig(_Strict):
 
     @property
     def interim_dir(self) -> Path:
-        return PROJECT_ROOT / "data" / "interim" / self.run_name
+        return output_root() / "data" / "interim" / self.run_name
 
     @property
     def processed_dir(self) -> Path:
-        return PROJECT_ROOT / "data" / "processed" / self.run_name
+        return output_root() / "data" / "processed" / self.run_name
+
+    @property
+    def exports_dir(self) -> Path:
+        """Files for campaign tools; the runner publishes them beside the HTML reports."""
+        return self.processed_dir / "exports"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Parsed copies of slow inputs (xlsx, csv), keyed by content hash."""
+        return output_root() / "data" / "cache"
 
     @property
     def clean_path(self) -> Path:
@@ -218,7 +230,13 @@ class RunConfig(_Strict):
         return self.interim_dir / "rfm_segments.csv"
 
     @property
+    def metrics_path(self) -> Path:
+        """R, F, M of every customer of the clean data (before any outlier policy)."""
+        return self.processed_dir / "customer_metrics.parquet"
+
+    @property
     def customers_path(self) -> Path:
+        """Scored and segmented customers (after the outlier policy)."""
         return self.processed_dir / "customers_rfm.parquet"
 
     @property
@@ -231,7 +249,7 @@ class RunConfig(_Strict):
 
     @property
     def export_path(self) -> Path:
-        return self.processed_dir / "customer_segments.csv"
+        return self.exports_dir / "customer_segments.csv"
 
 
 def _format_validation_error(path: Path, err: ValidationError) -> str:

@@ -1,13 +1,35 @@
-"""Project paths: everything is resolved from the project root, never from the cwd."""
+"""Project paths: everything is resolved from the project root, never from the cwd.
+
+Inputs (params, reference tables, raw data, notebooks) are read relative to
+``PROJECT_ROOT``. Everything a run writes (``data/interim``, ``data/processed``,
+``build``, ``reports``) goes below ``output_root()``, which is the project root unless
+the environment variable ``RFM_OUTPUT_ROOT`` points elsewhere (tests use it to run the
+pipeline in a temporary folder; notebook kernels inherit it from the runner).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 
 def resolve(path: str | Path) -> Path:
     """Absolute path; a relative one is taken from the project root."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def output_root() -> Path:
+    """Folder below which runs write their products (see module docstring)."""
+    return Path(os.environ.get("RFM_OUTPUT_ROOT", PROJECT_ROOT)).resolve()
+
+
+def reports_dir() -> Path:
+    return output_root() / "reports"
+
+
+def build_dir() -> Path:
+    return output_root() / "build"

@@ -1,0 +1,154 @@
+"""Exploratory summaries of the clean transactions (one row per invoice line)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def overview(clean: pd.DataFrame) -> pd.DataFrame:
+    """Headline figures of the clean table as a two-column table for the report."""
+    figures = {
+        "Invoice lines": len(clean),
+        "Orders (distinct invoices)": clean["invoice_id"].nunique(),
+        "Customers": clean["customer_id"].nunique(),
+        "Revenue": clean["revenue"].sum(),
+        "First order": clean["invoice_date"].min(),
+        "Last order": clean["invoice_date"].max(),
+    }
+    if "stock_code" in clean:
+        figures["Products (distinct stock codes)"] = clean["stock_code"].nunique()
+    if "country" in clean:
+        figures["Countries"] = clean["country"].nunique()
+    return pd.DataFrame({"figure": list(figures), "value": list(figures.values())})
+
+
+def orders(clean: pd.DataFrame) -> pd.DataFrame:
+    """One row per order: customer, date, country, lines, units and revenue."""
+    aggregations = {
+        "customer_id": ("customer_id", "first"),
+        "invoice_date": ("invoice_date", "min"),
+        "lines": ("invoice_id", "size"),
+        "revenue": ("revenue", "sum"),
+    }
+    if "quantity" in clean:
+        aggregations["units"] = ("quantity", "sum")
+    if "country" in clean:
+        aggregations["country"] = ("country", "first")
+    return clean.groupby("invoice_id", sort=True).agg(**aggregations).reset_index()
+
+
+def monthly(clean: pd.DataFrame) -> pd.DataFrame:
+    """Revenue, orders and active customers per calendar month."""
+    month = clean["invoice_date"].dt.to_period("M").dt.to_timestamp()
+    return (
+        clean.assign(month=month)
+        .groupby("month")
+        .agg(
+            revenue=("revenue", "sum"), orders=("invoice_id", "nunique"), customers=("customer_id", "nunique")
+        )
+        .reset_index()
+    )
+
+
+def by_country(clean: pd.DataFrame) -> pd.DataFrame:
+    """Customers, orders and revenue per country, largest revenue first, with shares."""
+    table = (
+        clean.groupby("country")
+        .agg(
+            customers=("customer_id", "nunique"), orders=("invoice_id", "nunique"), revenue=("revenue", "sum")
+        )
+        .reset_index()
+        .sort_values(["revenue", "country"], ascending=[False, True], ignore_index=True)
+    )
+    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
+    return table
+
+
+def top_products(clean: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Products with the highest revenue; the label is the code's most common description."""
+    label_source = "description" if "description" in clean else "stock_code"
+    labels = (
+        clean.groupby(["stock_code", label_source], observed=True)
+        .size()
+        .reset_index(name="rows")
+        .sort_values(["stock_code", "rows", label_source], ascending=[True, False, True])
+        .drop_duplicates("stock_code")
+        .set_index("stock_code")[label_source]
+    )
+    aggregations = {"revenue": ("revenue", "sum"), "orders": ("invoice_id", "nunique")}
+    if "quantity" in clean:
+        aggregations["units"] = ("quantity", "sum")
+    table = clean.groupby("stock_code").agg(**aggregations)
+    table = table.sort_values(["revenue"], ascending=False).head(n).reset_index()
+    table.insert(1, "product", table["stock_code"].map(labels).fillna(table["stock_code"]))
+    return table
+
+
+def orders_per_customer(clean: pd.DataFrame) -> pd.DataFrame:
+    """How many customers placed 1, 2, 3, … orders (10+ folded together)."""
+    counts = clean.groupby("customer_id")["invoice_id"].nunique()
+    bucket = counts.clip(upper=10).astype(int)
+    table = bucket.value_counts().sort_index().rename_axis("orders").reset_index(name="customers")
+    table["orders"] = table["orders"].map(lambda v: "10+" if v == 10 else str(v))
+    table["share"] = table["customers"] / table["customers"].sum()
+    return table
+
+
+def column_profile(df: pd.DataFrame) -> pd.DataFrame:
+    """Type, filled and missing counts and distinct values per column (a readable ``info()``)."""
+    missing = df.isna().sum()
+    return pd.DataFrame(
+        {
+            "column": df.columns,
+            "type": [str(t) for t in df.dtypes],
+            "filled": (len(df) - missing).to_numpy(),
+            "missing": missing.to_numpy(),
+            "missing share": (missing / max(len(df), 1)).to_numpy(),
+            "distinct values": df.nunique().to_numpy(),
+        }
+    )
+
+
+def column_profile(df: pd.DataFrame) -> pd.DataFrame:
+    """Type, filled and missing counts and distinct values per column (a readable ``info()``)."""
+    missing = df.isna().sum()
+    return pd.DataFrame(
+        {
+            "column": df.columns,
+            "type": [str(t) for t in df.dtypes],
+            "filled": (len(df) - missing).to_numpy(),
+            "missing": missing.to_numpy(),
+            "missing share": (missing / max(len(df), 1)).to_numpy(),
+            "distinct values": df.nunique().to_numpy(),
+        }
+    )
+
+
+def describe_monthly(monthly_table: pd.DataFrame, currency: str = "£") -> str:
+    """Sentences on the monthly table: best and worst month, and a partial last month."""
+    from rfm_helpers.plots import money
+
+    best = monthly_table.loc[monthly_table["revenue"].idxmax()]
+    worst = monthly_table.loc[monthly_table["revenue"].idxmin()]
+    text = (
+        f"Revenue peaks in **{best['month']:%B %Y}** ({money(best['revenue'], currency)}, "
+        f"{best['orders']:,} orders) and is lowest in **{worst['month']:%B %Y}** "
+        f"({money(worst['revenue'], currency)})."
+    )
+    return text
+
+
+def describe_countries(countries: pd.DataFrame) -> str:
+    top = countries.iloc[0]
+    return (
+        f"Customers come from **{len(countries)} countries**; **{top['country']}** alone brings "
+        f"**{top['revenue_share']:.0%}** of revenue from {top['customers']:,} customers."
+    )
+
+
+def describe_repeat_customers(per_customer: pd.DataFrame) -> str:
+    one_time = per_customer.loc[per_customer["orders"] == "1", "share"].sum()
+    return (
+        f"**{one_time:.0%}** of customers ordered only once; they can only reach a low frequency "
+        "score, which is why the frequency quintiles are uneven (many customers tie at 1 order)."
+    )

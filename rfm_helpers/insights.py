@@ -1,0 +1,136 @@
+"""Stakeholder-facing tables built from measured numbers: per-segment observations,
+per-group recommendations and the customer list for campaign tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rfm_helpers.plots import money
+
+LEVELS = {
+    "recency": ("very recently", "recently", "a while ago", "long ago", "very long ago"),
+    "frequency": ("very rarely", "rarely", "sometimes", "often", "very often"),
+    "monetary": ("very low", "low", "medium", "high", "very high"),
+}
+"""Words for the five quintiles of each metric across all customers (lowest value first)."""
+
+
+def level(value: float, population: pd.Series, metric: str) -> str:
+    """Word for where ``value`` falls among the quintiles of ``population``."""
+    edges = population.quantile([0.2, 0.4, 0.6, 0.8]).to_numpy()
+    return LEVELS[metric][int(np.searchsorted(edges, value, side="right"))]
+
+
+def segment_observations(
+    summary: pd.DataFrame,
+    customers: pd.DataFrame,
+    currency: str = "£",
+    frequency_unit: str = "orders",
+    category: str = "segment",
+) -> pd.DataFrame:
+    """One row per non-empty segment: measured shares and medians, and a sentence that
+    reads them against all customers (the document's observations table, but computed)."""
+    rows = []
+    for record in summary[summary["customers"] > 0].itertuples(index=False):
+        rec = record._asdict()
+        r, f, m = rec["recency_median"], rec["frequency_median"], rec["monetary_median"]
+        ratio = rec["revenue_share"] / rec["customer_share"]
+        text = (
+            f"{rec['customer_share']:.0%} of customers bring {rec['revenue_share']:.0%} of revenue "
+            f"({ratio:.1f}× their weight). The typical customer last ordered {r:,.0f} days ago "
+            f"({level(r, customers['recency'], 'recency')}), placed {f:,.0f} {frequency_unit} "
+            f"({level(f, customers['frequency'], 'frequency')}) and spent {money(m, currency)} "
+            f"({level(m, customers['monetary'], 'monetary')})."
+        )
+        rows.append(
+            {
+                category: rec[category],
+                "customers": rec["customers"],
+                "share of customers": rec["customer_share"],
+                "share of revenue": rec["revenue_share"],
+                "median recency (days)": r,
+                f"median frequency ({frequency_unit})": f,
+                f"median monetary ({currency})": m,
+                "what the numbers say": text,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def group_recommendations(
+    group_summary: pd.DataFrame, playbook: pd.DataFrame, currency: str = "£"
+) -> pd.DataFrame:
+    """Per segment group: its goal, measured size and value, and the recommended actions."""
+    table = group_summary.merge(playbook, on="group", how="left").sort_values("priority")
+    table["size and value"] = [
+        f"{c:,} customers ({cs:.0%}), {rs:.0%} of revenue, median last order {r:,.0f} days ago, "
+        f"median spend {money(m, currency)}"
+        for c, cs, rs, r, m in zip(
+            table["customers"],
+            table["customer_share"],
+            table["revenue_share"],
+            table["recency_median"],
+            table["monetary_median"],
+            strict=True,
+        )
+    ]
+    return table[["group", "goal", "size and value", "recommendation"]].reset_index(drop=True)
+
+
+EXPORT_COLUMNS = [
+    "customer_id",
+    "country",
+    "segment",
+    "group",
+    "goal",
+    "cluster",
+    "cluster_name",
+    "recency",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_code",
+    "first_purchase",
+    "last_purchase",
+    "note",
+]
+
+
+def customer_export(
+    all_customers: pd.DataFrame,
+    segmented: pd.DataFrame,
+    clusters: pd.DataFrame,
+    playbook: pd.DataFrame,
+    excluded_note: str,
+) -> pd.DataFrame:
+    """The campaign list: one row per customer of the clean data.
+
+    ``all_customers`` holds every customer's raw metrics; ``segmented`` the scored ones
+    (customers removed by an outlier policy are missing there: they stay in the list with
+    ``excluded_note`` instead of a segment, because they are usually the best customers);
+    ``clusters`` maps customer_id → cluster, cluster_name.
+    """
+    scored_columns = ["customer_id", "segment", "group", "r_score", "f_score", "m_score", "rfm_code"]
+    table = all_customers.merge(
+        segmented[scored_columns], on="customer_id", how="left", validate="one_to_one"
+    )
+    table = table.merge(
+        clusters[["customer_id", "cluster", "cluster_name"]],
+        on="customer_id",
+        how="left",
+        validate="one_to_one",
+    )
+    goals = playbook.set_index("group")["goal"]
+    table["goal"] = table["group"].astype("string").map(goals)
+    table["note"] = pd.Series(pd.NA, index=table.index, dtype="string").where(
+        table["segment"].notna(), excluded_note
+    )
+    table = table.sort_values(
+        ["group", "segment", "monetary"], ascending=[True, True, False], na_position="last"
+    )
+    for column in ("r_score", "f_score", "m_score", "cluster"):
+        table[column] = table[column].astype("Int64")
+    return table[[c for c in EXPORT_COLUMNS if c in table.columns]].reset_index(drop=True)

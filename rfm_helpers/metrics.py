@@ -1,0 +1,201 @@
+"""Recency, Frequency and Monetary per customer, the outlier policy, and the monthly trend.
+
+Input everywhere is the clean transactions frame: ``invoice_id`` (str), ``invoice_date``
+(naive datetime), ``customer_id`` (str), ``revenue`` (float) and optionally ``country``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rfm_helpers.config import RFMConfig
+
+METRICS = ("recency", "frequency", "monetary")
+"""The three RFM columns, in the order reports show them."""
+
+
+class MetricsError(ValueError):
+    """The data and the RFM parameters do not fit together; the message says what to change."""
+
+
+def _date_range(clean: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if clean.empty:
+        raise MetricsError("The transactions frame is empty: there is nothing to compute RFM from")
+    dates = clean["invoice_date"]
+    return dates.min(), dates.max()
+
+
+def resolve_snapshot(clean: pd.DataFrame, cfg: RFMConfig) -> pd.Timestamp:
+    """The reference day recency is counted from (midnight, naive).
+
+    - ``cfg.recency_from == "last_transaction"`` (the first document's method): the day of
+      the last transaction, so the most recent customers have recency 0. ``snapshot_date``
+      is ignored.
+    - otherwise ``cfg.snapshot_date`` if set, else the day after the last transaction.
+
+    Dates are compared by day: a snapshot on the day of the last transaction is allowed
+    (those customers get recency 0); an earlier one raises :class:`MetricsError`, because
+    recency would be negative for the customers who bought after it.
+    """
+    first, last = _date_range(clean)
+    last_day = last.normalize()
+    if cfg.recency_from == "last_transaction":
+        return last_day
+    if cfg.snapshot_date is None:
+        return last_day + pd.Timedelta(days=1)
+    snapshot = pd.Timestamp(cfg.snapshot_date)
+    if snapshot < last_day:
+        raise MetricsError(
+            f"rfm.snapshot_date is {snapshot.date()}, before the last transaction: the data runs "
+            f"from {first.date()} to {last.date()}. Set rfm.snapshot_date to {last.date()} or "
+            "later, or to null for the day after the last transaction."
+        )
+    return snapshot
+
+
+def _main_country(clean: pd.DataFrame) -> pd.Series:
+    """Each customer's most frequent country by rows; ties go to the alphabetically first."""
+    counts = clean.groupby(["customer_id", "country"]).size().rename("rows").reset_index()
+    counts = counts.sort_values(["customer_id", "rows", "country"], ascending=[True, False, True])
+    return counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
+
+
+def customer_metrics(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
+    """One row per customer, sorted by ``customer_id``.
+
+    Columns: ``customer_id``; ``recency`` (int, calendar days between the reference day of
+    :func:`resolve_snapshot` and the day of the last purchase); ``frequency`` (int, distinct
+    ``invoice_id`` when ``cfg.frequency == "invoices"``, rows when ``"lines"``);
+    ``monetary`` (float, sum of ``revenue``); ``first_purchase`` and ``last_purchase``
+    (timestamps); ``country`` (most frequent by rows, ties alphabetical; only when the input
+    has a ``country`` column).
+    """
+    reference = resolve_snapshot(clean, cfg)
+    grouped = clean.groupby("customer_id", sort=True)
+    frequency = grouped["invoice_id"].nunique() if cfg.frequency == "invoices" else grouped.size()
+    out = pd.DataFrame(
+        {
+            "first_purchase": grouped["invoice_date"].min(),
+            "last_purchase": grouped["invoice_date"].max(),
+            "frequency": frequency.astype("int64"),
+            "monetary": grouped["revenue"].sum().astype("float64"),
+        }
+    )
+    out["recency"] = (reference - out["last_purchase"].dt.normalize()).dt.days.astype("int64")
+    columns = ["recency", "frequency", "monetary", "first_purchase", "last_purchase"]
+    if "country" in clean.columns:
+        out["country"] = _main_country(clean)
+        columns.append("country")
+    return out[columns].rename_axis("customer_id").reset_index()
+
+
+def apply_outlier_policy(rfm: pd.DataFrame, cfg: RFMConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply ``cfg.outliers`` at the ``cfg.outlier_quantile`` of recency, frequency, monetary.
+
+    The threshold of each metric is ``rfm[metric].quantile(q)`` with pandas' default linear
+    interpolation, over all customers. A customer is *above* a metric when its value is
+    strictly greater (``>``) than the threshold, so values equal to it are kept, as in the
+    document (it keeps ``<= quantile``).
+
+    - ``keep``: the frame is returned unchanged; the report only counts customers above.
+    - ``trim`` (the document): customers above the threshold on ANY metric are dropped.
+    - ``cap``: values above the threshold are set to it (winsorized upward only). Recency and
+      frequency stay integers: their cap is ``floor(threshold)``, which caps exactly the
+      same customers because an integer is ``> t`` iff it is ``> floor(t)``.
+
+    Returns ``(frame, report)``. ``report`` has one row per metric: ``metric``,
+    ``threshold``, ``customers_above`` and ``revenue_above`` (sum of ``monetary`` of those
+    customers). Policy-wide totals are in ``report.attrs``: ``policy``, ``quantile``,
+    ``customers_before``, ``customers_removed`` and ``revenue_removed`` (both 0 unless
+    ``trim``; a customer above on several metrics counts once) and
+    ``revenue_removed_share``.
+    """
+    q = cfg.outlier_quantile
+    values = rfm[list(METRICS)]
+    thresholds = values.quantile(q)
+    above = values.gt(thresholds, axis=1)
+    report = pd.DataFrame(
+        {
+            "metric": list(METRICS),
+            "threshold": thresholds.to_numpy(dtype="float64"),
+            "customers_above": above.sum().to_numpy(dtype="int64"),
+            "revenue_above": [float(rfm.loc[above[m], "monetary"].sum()) for m in METRICS],
+        }
+    )
+    removed = above.any(axis=1) if cfg.outliers == "trim" else pd.Series(False, index=rfm.index)
+    total_revenue = float(rfm["monetary"].sum())
+    revenue_removed = float(rfm.loc[removed, "monetary"].sum())
+    report.attrs = {
+        "policy": cfg.outliers,
+        "quantile": q,
+        "customers_before": len(rfm),
+        "customers_removed": int(removed.sum()),
+        "revenue_removed": revenue_removed,
+        "revenue_removed_share": revenue_removed / total_revenue if total_revenue else float("nan"),
+    }
+
+    if cfg.outliers == "trim":
+        return rfm.loc[~removed].copy(), report
+    out = rfm.copy()
+    if cfg.outliers == "cap":
+        for metric in METRICS:
+            cap = thresholds[metric]
+            if pd.api.types.is_integer_dtype(out[metric]):
+                cap = np.floor(cap).astype(out[metric].dtype)
+            out[metric] = out[metric].clip(upper=cap)
+    return out, report
+
+
+def monthly_rfm_trend(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
+    """Recency, frequency and monetary of each month's active customers, month by month.
+
+    For every calendar month M from the first to the last month of the data, take the
+    customers with at least one transaction in M and measure, per customer:
+
+    - ``recency``: for a *returning* customer, calendar days from their last purchase day
+      before M to their first purchase day in M: how long they had been away when they came
+      back. A falling trend means customers return sooner. New customers (first purchase in
+      M) have no previous order and are left out of the recency statistics.
+    - ``frequency``: invoices (or rows, per ``cfg.frequency``) within M only.
+    - ``monetary``: revenue within M only.
+
+    Returns one row per month: ``month`` (timestamp of the first day of M), ``customers``
+    (active customers), ``new_customers``, ``returning_customers``, and
+    ``recency_mean``, ``frequency_mean``, ``monetary_mean``, ``recency_median``,
+    ``frequency_median``, ``monetary_median`` across them. A month without transactions has
+    0 customers and missing statistics. The snapshot date is not used.
+    """
+    first, last = _date_range(clean)
+    tx = clean.assign(month=clean["invoice_date"].dt.to_period("M"), day=clean["invoice_date"].dt.normalize())
+    grouped = tx.groupby(["month", "customer_id"], sort=True)
+    frequency = grouped["invoice_id"].nunique() if cfg.frequency == "invoices" else grouped.size()
+    per_customer = pd.DataFrame(
+        {
+            "first_day": grouped["day"].min(),
+            "last_day": grouped["day"].max(),
+            "frequency": frequency,
+            "monetary": grouped["revenue"].sum(),
+        }
+    ).reset_index()
+    # Rows are sorted by (month, customer): the previous row of the same customer is their
+    # previous active month, whose last day is their last purchase before this month.
+    previous_last = per_customer.groupby("customer_id")["last_day"].shift()
+    per_customer["recency"] = (per_customer["first_day"] - previous_last).dt.days
+    per_customer["returning"] = previous_last.notna()
+
+    by_month = per_customer.groupby("month")
+    stats = by_month[list(METRICS)].agg(["mean", "median"])
+    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
+    stats["customers"] = by_month.size()
+    stats["returning_customers"] = by_month["returning"].sum()
+    stats["new_customers"] = stats["customers"] - stats["returning_customers"]
+
+    months = pd.period_range(first, last, freq="M", name="month")
+    stats = stats.reindex(months)
+    counts = ["customers", "new_customers", "returning_customers"]
+    stats[counts] = stats[counts].fillna(0).astype("int64")
+    order = counts + [f"{m}_mean" for m in METRICS] + [f"{m}_median" for m in METRICS]
+    out = stats[order].reset_index()
+    out["month"] = out["month"].dt.to_timestamp()
+    return out

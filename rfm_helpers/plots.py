@@ -1,0 +1,475 @@
+"""Charts for the reports. Each function takes tidy DataFrames and returns a Figure with a
+title, labelled axes and units, so every chart in every report reads the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+PALETTE = "crest"
+GROUP_COLORS = ("#1b7837", "#d6604d", "#4393c3", "#878787")
+"""Loyal & High-Value, High-Risk, New & Potential, Inactive & Lost (the groups' CSV order)."""
+
+
+def setup() -> None:
+    """House style: readable fonts, light grid, moderate resolution to keep HTML small."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 90,
+            "savefig.dpi": 90,
+            "figure.figsize": (10, 5),
+            "axes.titleweight": "bold",
+            "axes.titlesize": 13,
+            "figure.autolayout": False,
+        }
+    )
+
+
+def money(value: float, currency: str = "£") -> str:
+    """Compact money label: £950, £12.3k, £4.56M."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value >= 1e9:
+        return f"{sign}{currency}{value / 1e9:.2f}B"
+    if value >= 1e6:
+        return f"{sign}{currency}{value / 1e6:.2f}M"
+    if value >= 1e4:
+        return f"{sign}{currency}{value / 1e3:.1f}k"
+    return f"{sign}{currency}{value:,.0f}"
+
+
+def money_axis(axis: mpl.axis.Axis, currency: str = "£") -> None:
+    axis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+
+
+def count_axis(axis: mpl.axis.Axis) -> None:
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _finish(fig: Figure) -> Figure:
+    fig.tight_layout()
+    plt.close(fig)  # shown once by the notebook's display(), not again at cell end
+    return fig
+
+
+def _label_bars(ax: plt.Axes, labels: Sequence[str], horizontal: bool = True) -> None:
+    for container in ax.containers[:1]:
+        ax.bar_label(container, labels=list(labels), padding=3, fontsize=9)
+    if horizontal:
+        ax.set_xlim(right=ax.get_xlim()[1] * 1.15)
+    else:
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.12)
+
+
+# --- cleaning -------------------------------------------------------------------------
+
+
+def missing_matrix(df: pd.DataFrame, max_rows: int = 3000) -> Figure:
+    """missingno matrix on an evenly spaced sample of rows (in file order)."""
+    import missingno as msno
+
+    step = max(1, len(df) // max_rows)
+    ax = msno.matrix(df.iloc[::step], figsize=(10, 4), fontsize=10, sparkline=False)
+    ax.set_title(f"Missing values by column (every {step:,}th row of {len(df):,}; white = missing)", pad=12)
+    return _finish(ax.get_figure())
+
+
+def cleaning_waterfall(ledger: pd.DataFrame, currency: str = "£") -> Figure:
+    """Rows and revenue from the raw file to the clean table, one bar per cleaning rule."""
+    applied = ledger[ledger["step"].eq("raw") | ledger["applied"]]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, removed, remaining, label in (
+        (axes[0], "rows_removed", "rows_remaining", "Rows"),
+        (axes[1], "revenue_removed", "revenue_remaining", f"Revenue ({currency})"),
+    ):
+        names = applied["step"].str.replace("_", " ").tolist() + ["clean"]
+        start = applied[remaining].iloc[0]
+        steps = -applied[removed].iloc[1:].to_numpy(dtype=float)
+        bottoms = np.concatenate([[0.0], start + np.concatenate([[0.0], np.cumsum(steps)[:-1]]), [0.0]])
+        heights = np.concatenate([[start], steps, [applied[remaining].iloc[-1]]])
+        lows = np.where(heights < 0, bottoms + heights, bottoms)
+        colors = ["#4c72b0"] + ["#c44e52" if h < 0 else "#55a868" for h in steps] + ["#4c72b0"]
+        ax.bar(names, np.abs(heights), bottom=lows, color=colors)
+        fmt = (lambda v: money(v, currency)) if removed == "revenue_removed" else (lambda v: f"{v:,.0f}")
+        for x, (low, h) in enumerate(zip(lows, heights, strict=True)):
+            ax.text(x, low + abs(h), fmt(h), ha="center", va="bottom", fontsize=8)
+        ax.set_title(f"{label}: raw file → clean table")
+        ax.set_ylabel(label)
+        ax.set_xlabel("Cleaning rule (red = removed)")
+        ax.tick_params(axis="x", rotation=35)
+        plt.setp(ax.get_xticklabels(), ha="right")
+        if removed == "revenue_removed":
+            money_axis(ax.yaxis, currency)
+        else:
+            count_axis(ax.yaxis)
+    return _finish(fig)
+
+
+def share_bars(
+    table: pd.DataFrame, category: str, value: str, title: str, xlabel: str, top_n: int = 15
+) -> Figure:
+    """Horizontal bars of a share (0..1), largest first, labelled in %."""
+    data = table.nlargest(top_n, value).sort_values(value)
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(data) + 1)))
+    ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
+    _label_bars(ax, [f"{v:.1%}" for v in data[value]])
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    return _finish(fig)
+
+
+# --- EDA ------------------------------------------------------------------------------
+
+
+def monthly_revenue_orders(monthly: pd.DataFrame, currency: str = "£") -> Figure:
+    """``monthly``: month, revenue, orders, customers."""
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    labels = pd.to_datetime(monthly["month"]).dt.strftime("%b %Y")
+    ax.bar(labels, monthly["revenue"], color="#4c72b0", label="Revenue")
+    money_axis(ax.yaxis, currency)
+    ax.set_ylabel(f"Revenue ({currency})")
+    ax.set_xlabel("Month")
+    ax2 = ax.twinx()
+    ax2.plot(labels, monthly["orders"], color="#dd8452", marker="o", label="Orders")
+    ax2.set_ylabel("Orders (distinct invoices)")
+    ax2.grid(False)
+    count_axis(ax2.yaxis)
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_title("Revenue and orders by month")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, ["Revenue", "Orders"], loc="upper left")
+    return _finish(fig)
+
+
+def top_bars(
+    table: pd.DataFrame,
+    category: str,
+    value: str,
+    title: str,
+    xlabel: str,
+    currency: str | None = None,
+    sort: bool = True,
+) -> Figure:
+    """Horizontal bars with value labels: largest on top, or in the table's order if not ``sort``."""
+    data = table.sort_values(value) if sort else table.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.38 * len(data) + 1)))
+    ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
+    labels = [money(v, currency) if currency else f"{v:,.0f}" for v in data[value]]
+    _label_bars(ax, labels)
+    (money_axis(ax.xaxis, currency) if currency else count_axis(ax.xaxis))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    return _finish(fig)
+
+
+def distribution(
+    values: pd.Series,
+    title: str,
+    xlabel: str,
+    log_x: bool = False,
+    bins: int = 50,
+    clip_quantile: float = 0.99,
+) -> Figure:
+    """Histogram of a customer- or order-level metric; the top 1 % is folded into the last bin
+    so that one extreme value does not squash the chart (the caption says so)."""
+    upper = values.quantile(clip_quantile)
+    clipped = values.clip(upper=upper)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    if log_x:
+        edges = np.geomspace(max(clipped.min(), 1), max(upper, 2), bins)
+        ax.hist(clipped, bins=edges, color="#4c72b0")
+        ax.set_xscale("log")
+    else:
+        ax.hist(clipped, bins=bins, color="#4c72b0")
+    ax.axvline(values.median(), color="#c44e52", linestyle="--", label=f"median {values.median():,.0f}")
+    ax.legend()
+    ax.set_title(
+        f"{title} (values above the {clip_quantile:.0%} quantile, {upper:,.0f}, shown in the last bin)"
+    )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Count")
+    count_axis(ax.yaxis)
+    return _finish(fig)
+
+
+# --- RFM ------------------------------------------------------------------------------
+
+METRIC_LABELS = {
+    "recency": "Recency (days since last order)",
+    "frequency": "Frequency (orders)",
+    "monetary": "Monetary (revenue, {currency})",
+}
+
+
+def metric_label(metric: str, currency: str = "£", frequency_unit: str = "orders") -> str:
+    if metric == "frequency":
+        return f"Frequency ({frequency_unit})"
+    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize()).format(currency=currency)
+
+
+def metric_boxplots(
+    rfm: pd.DataFrame,
+    thresholds: pd.DataFrame | None = None,
+    currency: str = "£",
+    frequency_unit: str = "orders",
+) -> Figure:
+    """One boxplot per metric (log scale for F and M); the outlier threshold drawn if given."""
+    metrics = ["recency", "frequency", "monetary"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, metric in zip(axes, metrics, strict=True):
+        values = rfm[metric].clip(lower=0.5) if metric != "recency" else rfm[metric]
+        sns.boxplot(x=values, ax=ax, color="#8fb3d9", fliersize=2)
+        if metric != "recency":
+            ax.set_xscale("log")
+        if thresholds is not None:
+            limit = thresholds.set_index("metric").loc[metric, "threshold"]
+            ax.axvline(limit, color="#c44e52", linestyle="--", label=f"threshold {limit:,.0f}")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_xlabel(
+            metric_label(metric, currency, frequency_unit) + (" – log scale" if metric != "recency" else "")
+        )
+        ax.set_title(metric.capitalize())
+    fig.suptitle("Distribution of R, F and M across customers (boxes: middle 50 %; dots: outliers)")
+    return _finish(fig)
+
+
+def score_shares(bins: pd.DataFrame) -> Figure:
+    """Actual share of customers per score, per metric (ideal: 20 % each)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    data = bins.assign(metric=bins["metric"].str.capitalize())
+    sns.barplot(data=data, x="score", y="share", hue="metric", ax=ax, palette="Set2")
+    ax.axhline(1 / bins["score"].nunique(), color="grey", linestyle="--", label="equal share")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title("Share of customers per score (ties share a score, so shares can differ from 20 %)")
+    ax.set_xlabel("Score (5 = best)")
+    ax.set_ylabel("Share of customers")
+    ax.legend(title="")
+    return _finish(fig)
+
+
+def segment_sizes(summary: pd.DataFrame, category: str = "segment") -> Figure:
+    """Customers per segment, largest first."""
+    data = summary.sort_values("customers")
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.42 * len(data) + 1)))
+    ax.barh(data[category].astype(str), data["customers"], color=sns.color_palette(PALETTE, len(data)))
+    _label_bars(
+        ax, [f"{c:,} ({s:.0%})" for c, s in zip(data["customers"], data["customer_share"], strict=True)]
+    )
+    count_axis(ax.xaxis)
+    ax.set_title(f"Customers per {category}")
+    ax.set_xlabel("Customers")
+    ax.set_ylabel("")
+    return _finish(fig)
+
+
+# --- clustering -----------------------------------------------------------------------
+
+
+def elbow(table: pd.DataFrame, chosen_k: int) -> Figure:
+    """Inertia (elbow) and silhouette by k, with the chosen k marked."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(
+        table["k"], table["inertia"], marker="o", color="#4c72b0", label="Inertia (within-cluster spread)"
+    )
+    ax.set_xlabel("Number of clusters k")
+    ax.set_ylabel("Inertia")
+    ax2 = ax.twinx()
+    ax2.plot(
+        table["k"],
+        table["silhouette"],
+        marker="s",
+        color="#dd8452",
+        label="Silhouette (higher = better separated)",
+    )
+    ax2.set_ylabel("Silhouette score")
+    ax2.grid(False)
+    ax.axvline(chosen_k, color="grey", linestyle="--")
+    ax.set_xticks(table["k"])
+    ax.set_title(f"Elbow method and silhouette (chosen k = {chosen_k})")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper right")
+    return _finish(fig)
+
+
+def cluster_medians(profile: pd.DataFrame, features: Sequence[str], currency: str = "£") -> Figure:
+    """Median of each feature per cluster, one panel per feature, bars labelled."""
+    fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4.2))
+    axes = np.atleast_1d(axes)
+    names = profile["cluster_name"].astype(str)
+    for ax, feature in zip(axes, features, strict=True):
+        values = profile[f"{feature}_median"]
+        ax.bar(range(len(values)), values, color=sns.color_palette("viridis", len(values)))
+        is_money = feature == "monetary"
+        _label_bars(ax, [money(v, currency) if is_money else f"{v:,.0f}" for v in values], horizontal=False)
+        ax.set_xticks(range(len(values)), names, rotation=30, ha="right", fontsize=9)
+        ax.set_title(f"Median {feature.replace('_', ' ')}")
+        ax.set_ylabel(metric_label(feature, currency))
+        (money_axis(ax.yaxis, currency) if is_money else count_axis(ax.yaxis))
+    fig.suptitle("Cluster profiles (median per cluster)")
+    return _finish(fig)
+
+
+def cluster_boxplots(
+    df: pd.DataFrame, features: Sequence[str], order: Sequence[str], currency: str = "£"
+) -> Figure:
+    """Spread of each feature within each cluster (log scale for counts and money)."""
+    fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4.5))
+    axes = np.atleast_1d(axes)
+    for ax, feature in zip(axes, features, strict=True):
+        values = df[feature] if feature == "recency" else df[feature].clip(lower=0.5)
+        sns.boxplot(
+            x=df["cluster_name"],
+            y=values,
+            order=list(order),
+            ax=ax,
+            palette="viridis",
+            hue=df["cluster_name"],
+            hue_order=list(order),
+            legend=False,
+            fliersize=1.5,
+        )
+        if feature != "recency":
+            ax.set_yscale("log")
+        ax.set_title(feature.replace("_", " ").capitalize())
+        ax.set_xlabel("")
+        ax.set_ylabel(metric_label(feature, currency))
+        ax.tick_params(axis="x", rotation=30)
+        plt.setp(ax.get_xticklabels(), ha="right", fontsize=9)
+    fig.suptitle("Distribution of each feature by cluster")
+    return _finish(fig)
+
+
+def heatmap(
+    table: pd.DataFrame, title: str, xlabel: str, ylabel: str, fmt: str = ".0%", cmap: str = "Blues"
+) -> Figure:
+    """Annotated heatmap of a crosstab (rows × columns)."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * table.shape[1] + 3), max(3, 0.45 * table.shape[0] + 1.5)))
+    sns.heatmap(
+        table, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, ax=ax, annot_kws={"fontsize": 8}
+    )
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
+    return _finish(fig)
+
+
+# --- insights -------------------------------------------------------------------------
+
+
+def contribution(summary: pd.DataFrame, category: str = "segment") -> Figure:
+    """Share of customers next to share of revenue, per segment (or group)."""
+    data = summary.melt(
+        id_vars=category,
+        value_vars=["customer_share", "revenue_share"],
+        var_name="measure",
+        value_name="share",
+    )
+    data["measure"] = data["measure"].map(
+        {"customer_share": "Share of customers", "revenue_share": "Share of revenue"}
+    )
+    order = summary.sort_values("revenue_share", ascending=False)[category].astype(str).tolist()
+    data[category] = data[category].astype(str)
+    fig, ax = plt.subplots(figsize=(10, max(3.5, 0.55 * len(order) + 1)))
+    sns.barplot(
+        data=data, y=category, x="share", hue="measure", order=order, ax=ax, palette=["#8fb3d9", "#1b7837"]
+    )
+    for container in ax.containers:
+        ax.bar_label(container, labels=[f"{v.get_width():.0%}" for v in container], padding=2, fontsize=8)
+    ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(f"Contribution by {category}: customers vs revenue")
+    ax.set_xlabel("Share of total")
+    ax.set_ylabel("")
+    ax.legend(title="", loc="lower right")
+    return _finish(fig)
+
+
+def segment_metric(
+    summary: pd.DataFrame,
+    metric: str,
+    title: str,
+    currency: str = "£",
+    frequency_unit: str = "orders",
+    category: str = "segment",
+) -> Figure:
+    """Median of one metric per segment, sorted, bars labelled."""
+    column = f"{metric}_median"
+    ascending = metric != "recency"  # best on top: lowest recency, highest F and M
+    data = summary.dropna(subset=[column]).sort_values(column, ascending=ascending)
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.42 * len(data) + 1)))
+    ax.barh(data[category].astype(str), data[column], color=sns.color_palette(PALETTE, len(data)))
+    is_money = metric == "monetary"
+    _label_bars(ax, [money(v, currency) if is_money else f"{v:,.0f}" for v in data[column]])
+    (money_axis(ax.xaxis, currency) if is_money else count_axis(ax.xaxis))
+    ax.set_title(title)
+    ax.set_xlabel("Median " + metric_label(metric, currency, frequency_unit).lower())
+    ax.set_ylabel("")
+    return _finish(fig)
+
+
+def monthly_trend(trend: pd.DataFrame, currency: str = "£", frequency_unit: str = "orders") -> Figure:
+    """Mean and median R, F and M of the customers active in each month (see
+    ``metrics.monthly_rfm_trend``), with new vs returning customers on top."""
+    fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
+    months = pd.to_datetime(trend["month"].astype(str))
+    width = pd.Timedelta(days=20)
+    axes[0].bar(months, trend["returning_customers"], width=width, label="returning", color="#4c72b0")
+    axes[0].bar(months, trend["new_customers"], width=width, bottom=trend["returning_customers"],
+                label="new", color="#8fb3d9")
+    axes[0].set_ylabel("Active customers")
+    axes[0].legend(loc="upper left", fontsize=8)
+    labels = {
+        "recency": "Days since previous order\n(returning customers)",
+        "frequency": f"{frequency_unit.capitalize()} in the month",
+        "monetary": f"Revenue in the month ({currency})",
+    }
+    for ax, metric in zip(axes[1:], ("recency", "frequency", "monetary"), strict=True):
+        ax.plot(months, trend[f"{metric}_mean"], marker="o", label="mean")
+        ax.plot(months, trend[f"{metric}_median"], marker="s", linestyle="--", label="median")
+        ax.set_ylabel(labels[metric], fontsize=9)
+        if metric == "monetary":
+            money_axis(ax.yaxis, currency)
+        ax.legend(loc="upper left", fontsize=8)
+    axes[0].set_title("Active customers and their R, F, M, month by month (per customer)")
+    axes[-1].set_xlabel("Month")
+    return _finish(fig)
+
+
+def stacked_shares(
+    table: pd.DataFrame,
+    title: str,
+    xlabel: str,
+    ylabel: str = "Share of customers",
+    colors: Sequence[str] | None = None,
+) -> Figure:
+    """100 % stacked bars: rows of ``table`` on the x axis, columns stacked."""
+    fig, ax = plt.subplots(figsize=(11, 5))
+    bottom = np.zeros(len(table))
+    palette = list(colors) if colors else sns.color_palette("tab20", table.shape[1])
+    index = table.index
+    labels = (
+        index.strftime("%b %Y").tolist() if isinstance(index, pd.DatetimeIndex) else [str(i) for i in index]
+    )
+    for color, column in zip(palette, table.columns, strict=False):
+        ax.bar(labels, table[column].to_numpy(), bottom=bottom, label=str(column), color=color)
+        bottom += table[column].to_numpy()
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=45)
+    plt.setp(ax.get_xticklabels(), ha="right")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    return _finish(fig)

@@ -1,0 +1,78 @@
+"""Tables in the reports: readable number formats chosen from the column names, captions,
+and a plain-text form of key results for the notebook tests to compare."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import pandas as pd
+from IPython.display import HTML, display
+from pandas.io.formats.style import Styler
+
+from rfm_helpers.plots import money
+
+SHARE_WORDS = ("share", "%")
+MONEY_WORDS = ("revenue", "monetary", "spend", "price", "amount", "£")
+
+
+def _column_format(name: str, series: pd.Series, currency: str):
+    lowered = str(name).lower()
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    if any(word in lowered for word in SHARE_WORDS):
+        return lambda v: "" if pd.isna(v) else f"{v:.1%}"
+    if any(word in lowered for word in MONEY_WORDS):
+        return lambda v: "" if pd.isna(v) else f"{currency}{v:,.2f}"
+    if pd.api.types.is_integer_dtype(series):
+        return lambda v: "" if pd.isna(v) else f"{v:,}"
+    return lambda v: "" if pd.isna(v) else f"{v:,.2f}"
+
+
+def styled(df: pd.DataFrame, caption: str = "", currency: str = "£") -> Styler:
+    """A Styler with per-column formats, the caption, and a stable id (same HTML every run)."""
+    formats = {c: f for c in df.columns if (f := _column_format(c, df[c], currency)) is not None}
+    styler = df.style.format(formats, na_rep="").set_caption(caption)
+    styler = styler.set_uuid(hashlib.sha1(f"{caption}{list(df.columns)}".encode()).hexdigest()[:8])
+    styler = styler.set_table_styles(
+        [
+            {
+                "selector": "caption",
+                "props": "caption-side: top; font-weight: bold; text-align: left; padding: 4px 0;",
+            }
+        ]
+    )
+    if isinstance(df.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    return styler
+
+
+def show(df: pd.DataFrame, caption: str = "", currency: str = "£") -> None:
+    """Display a formatted table in the notebook / report."""
+    display(HTML(styled(df, caption, currency).to_html()))
+
+
+def key_figures(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
+    """Plain, deterministic text of a result table (for output-checked test cells)."""
+    view = df if columns is None else df[list(columns)]
+    return view.to_string(index=False, float_format=lambda v: f"{v:.2f}")
+
+
+def ledger_view(ledger: pd.DataFrame, currency: str = "£") -> pd.DataFrame:
+    """The cleaning ledger with stakeholder-friendly column names and money labels."""
+    view = ledger[
+        ["rule", "applied", "rows_removed", "revenue_removed", "rows_remaining", "revenue_remaining", "note"]
+    ]
+    view = view.assign(
+        revenue_removed=view["revenue_removed"].map(lambda v: money(v, currency)),
+        revenue_remaining=view["revenue_remaining"].map(lambda v: money(v, currency)),
+        applied=view["applied"].map({True: "yes", False: "no"}),
+    )
+    return view.rename(
+        columns={
+            "rows_removed": "rows removed",
+            "rows_remaining": "rows left",
+            "revenue_removed": "revenue removed",
+            "revenue_remaining": "revenue left",
+        }
+    )

@@ -1,0 +1,126 @@
+"""Reference tables: the shipped files validate, and broken copies fail with clear messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rfm_helpers.config import ReferenceConfig
+from rfm_helpers.paths import resolve
+from rfm_helpers.reference import (
+    ALL_RFM_CODES,
+    ReferenceError,
+    load_flagged_descriptions,
+    load_group_playbook,
+    load_non_product_codes,
+    load_segment_groups,
+    load_segment_table,
+)
+
+REF = ReferenceConfig()
+PLAYBOOK = resolve("data/reference/group_playbook.csv")
+
+
+def _shipped_wide() -> pd.DataFrame:
+    return pd.read_csv(resolve(REF.segments), dtype=str)
+
+
+def test_shipped_reference_files_load() -> None:
+    table = load_segment_table(REF.segments)
+    assert list(table.columns) == ["rfm_code", "segment"]
+    assert sorted(table["rfm_code"]) == list(ALL_RFM_CODES)  # 125 codes, each once
+    # the file's segment order is kept: reports list segments as the document does
+    assert table["segment"].unique().tolist()[:2] == ["Champions", "Loyal"]
+    assert table["segment"].unique().tolist()[-1] == "Lost Customers"
+    assert table.set_index("rfm_code").loc["555", "segment"] == "Champions"
+    assert table["segment"].nunique() == 11
+
+    groups = load_segment_groups(REF.segment_groups, table["segment"].unique())
+    assert len(groups) == 11 and groups["group"].nunique() == 4
+    # group order = first appearance in segment_groups.csv
+    assert groups["group"].unique().tolist() == ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
+    playbook = load_group_playbook(PLAYBOOK, groups["group"].unique())
+    assert playbook["priority"].tolist() == [1, 2, 3, 4]
+
+    codes = load_non_product_codes(REF.non_product_codes)
+    assert {"POST", "DOT", "M", "m", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK"} <= set(
+        codes["stock_code"]
+    )
+    assert codes["stock_code"].is_monotonic_increasing and codes["reason"].ne("").all()
+    flagged = load_flagged_descriptions(REF.flagged_descriptions)
+    assert {"check", "damaged", "found", "thrown away", "wet damaged", "smashed", "wrong barcode"} <= set(
+        flagged["description"]
+    )
+    # Product names are upper case; none may be flagged.
+    assert not flagged["description"].str.contains("HOLDER|T-LIGHT|SWIRLY MARBLES", case=True).any()
+
+
+def test_segment_table_from_sheet_frame() -> None:
+    sheet = _shipped_wide()
+    sheet.attrs["source"] = "book.xlsx (sheet 'Segmentation')"
+    assert len(load_segment_table(sheet)) == 125
+
+
+def test_segment_table_missing_and_repeated_codes(tmp_path: Path) -> None:
+    wide = _shipped_wide()
+    # Champions loses 555 (now assigned to no segment); Loyal gets 554, which Champions has too.
+    wide.loc[wide["segment"] == "Champions", "rfm_codes"] = "554, 544, 545, 454, 455, 445"
+    wide.loc[wide["segment"] == "Loyal", "rfm_codes"] += ", 554"
+    path = tmp_path / "segments.csv"
+    wide.to_csv(path, index=False)
+    with pytest.raises(ReferenceError) as err:
+        load_segment_table(path)
+    message = str(err.value)
+    assert "segments.csv" in message
+    assert "assigned to no segment: 555" in message
+    assert "554 in Champions, Loyal" in message
+
+
+def test_segment_table_bad_code() -> None:
+    wide = _shipped_wide()
+    wide.loc[wide["segment"] == "Lost Customers", "rfm_codes"] = "111, 112, 121, 131, 141, 151, 61"
+    with pytest.raises(ReferenceError, match=r"not three digits 1-5: '61' \(Lost Customers\)"):
+        load_segment_table(wide)
+
+
+def test_segment_table_needs_columns(tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("Segment,codes\nA,111\n")
+    with pytest.raises(ReferenceError, match=r"s\.csv: missing column\(s\) segment, rfm_codes"):
+        load_segment_table(tmp_path / "s.csv")
+
+
+def test_segment_groups_problems(tmp_path: Path) -> None:
+    path = tmp_path / "groups.csv"
+    path.write_text("segment,group\nChampions,A\nChampions,B\nLoyall,A\n")
+    with pytest.raises(ReferenceError) as err:
+        load_segment_groups(path, ["Champions", "Loyal"])
+    message = str(err.value)
+    assert "groups.csv" in message
+    assert "more than once: Champions" in message
+    assert "without a group: Loyal" in message
+    assert "not in the segment table (typo?): Loyall" in message
+
+
+def test_playbook_missing_group(tmp_path: Path) -> None:
+    with pytest.raises(ReferenceError, match=r"group_playbook\.csv: add a row for the group\(s\) VIP"):
+        load_group_playbook(PLAYBOOK, ["High-Risk", "VIP"])
+
+
+def test_lists_reject_duplicates_and_empty_keys(tmp_path: Path) -> None:
+    path = tmp_path / "flagged.csv"
+    path.write_text("description,reason\nDamaged,damage\n damaged ,damage\n")
+    with pytest.raises(ReferenceError, match=r"flagged\.csv: description values listed more than once"):
+        load_flagged_descriptions(path)
+    path.write_text("stock_code,reason\nPOST,postage\n,nothing\n")
+    with pytest.raises(ReferenceError, match=r"flagged\.csv: empty 'stock_code' on line\(s\) 3"):
+        load_non_product_codes(path)
+    path.write_text("code,why\nPOST,postage\n")
+    with pytest.raises(ReferenceError, match=r"header must be stock_code,reason"):
+        load_non_product_codes(path)
+
+
+def test_missing_reference_file(tmp_path: Path) -> None:
+    with pytest.raises(ReferenceError, match=r"not found.*nope\.csv"):
+        load_non_product_codes(tmp_path / "nope.csv")

@@ -1,0 +1,238 @@
+"""The runner on tiny notebooks with real papermill kernels, writing below a temporary
+``RFM_OUTPUT_ROOT``: publishing, provenance, failure handling and bad params."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from rfm_helpers import reporting, runner
+
+RUN = "tiny"
+LOAD_CONFIG = "from rfm_helpers.config import load_config\ncfg = load_config(params_file)"
+EXPORT_CELL = (
+    f"{LOAD_CONFIG}\n"
+    "cfg.exports_dir.mkdir(parents=True, exist_ok=True)\n"
+    "(cfg.exports_dir / 'segments.csv').write_text('customer_id,segment\\n1,Champions\\n2,At Risk\\n')\n"
+    "print('exported for', cfg.run_name)"
+)
+FIGURE_CELL = (
+    "%matplotlib inline\n"
+    "import matplotlib.pyplot as plt\n"
+    "fig, ax = plt.subplots(figsize=(2, 2))\n"
+    "ax.plot([1, 2, 3])\n"
+    "plt.show()"
+)
+
+
+def write_notebook(path: Path, title: str, *code: str) -> None:
+    """A pipeline-style notebook: parameters cell, title, then the given code cells."""
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [
+        v4.new_code_cell('params_file = ""', metadata={"tags": ["parameters"]}),
+        v4.new_markdown_cell(f"# {title}\n\nIntroduction."),
+        *(v4.new_code_cell(source) for source in code),
+    ]
+    nbformat.write(nb, path)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file below ``folder``, by relative path."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.external_assets: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "a" and attributes.get("href"):
+            self.hrefs.append(attributes["href"] or "")
+        if tag == "img":
+            self.images.append(attributes.get("src") or "")
+        url = attributes.get("src") if tag in {"script", "img"} else attributes.get("href")
+        if tag in {"script", "link", "img"} and url and re.match(r"(https?:)?//", url):
+            self.external_assets.append(url)
+
+
+def parse_links(html: str) -> _Links:
+    parser = _Links()
+    parser.feed(html)
+    return parser
+
+
+@dataclass
+class Published:
+    root: Path
+    params: Path
+    input_file: Path
+    notebooks: Path
+    exit_code: int
+    output: str
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    """One successful run of two notebooks, over an older report and leftover staging folders."""
+    root = tmp_path_factory.mktemp("out")
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_overview.ipynb", "Tiny overview", EXPORT_CELL, FIGURE_CELL)
+    write_notebook(notebooks / "02_details.ipynb", "Tiny details", "print('details')")
+    (notebooks / "notes.ipynb").write_text("not a step")  # not NN_*: ignored
+
+    input_file = root / "transactions.csv"
+    input_file.write_text("InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice\n1,2011-01-01,7,2,1.5\n")
+    params = root / "tiny.yaml"
+    params.write_text(f"run_name: {RUN}\ndescription: Tiny test run\ninput:\n  path: {input_file}\n")
+
+    reports = root / "reports"
+    (reports / RUN).mkdir(parents=True)
+    (reports / RUN / "stale.html").write_text("previous report")
+    (reports / f".staging-{RUN}.interrupted").mkdir()
+    (reports / ".staging-other.inprogress").mkdir()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(root))
+        capture = root / "stdout.txt"
+        with capture.open("w") as out, mp.context() as redirect:
+            redirect.setattr("sys.stdout", out)
+            exit_code = runner.run(params, notebooks_dir=notebooks)
+        yield Published(root, params, input_file, notebooks, exit_code, capture.read_text())
+
+
+def test_success_publishes_reports(published: Published) -> None:
+    assert published.exit_code == 0, published.output
+    assert "[1/2] 01_overview: running… done in" in published.output
+    run_dir = published.reports / RUN
+    assert sorted(p.name for p in run_dir.glob("*.html")) == ["01_overview.html", "02_details.html"]
+    assert not (run_dir / "stale.html").exists(), "the old report is replaced, not merged"
+    assert (run_dir / "exports" / "segments.csv").read_text().startswith("customer_id,segment")
+    assert (published.root / "build" / RUN / "executed" / "01_overview.ipynb").is_file()
+
+
+def test_stale_staging_of_this_run_only_is_removed(published: Published) -> None:
+    leftovers = sorted(p.name for p in published.reports.glob(".staging-*"))
+    assert leftovers == [".staging-other.inprogress"]
+
+
+def test_report_pages_are_for_stakeholders(published: Published) -> None:
+    html = (published.reports / RUN / "01_overview.html").read_text()
+    assert "<title>Tiny overview</title>" in html
+    assert "exported for tiny" in html  # outputs kept
+    assert "load_config" not in html and "params_file" not in html  # code and parameters hidden
+    assert not re.search(r'class="[^"]*\b(jp-InputArea-editor|jp-InputPrompt)\b', html)
+    assert not re.search(r"In(&nbsp;|\xa0)\[", html)
+    links = parse_links(html)
+    assert links.images and all(src.startswith("data:image/png;base64,") for src in links.images)
+    assert links.external_assets == []
+    assert "../index.html" in links.hrefs
+
+
+def test_manifest_records_provenance(published: Published) -> None:
+    manifest = json.loads((published.reports / RUN / "manifest.json").read_text())
+    expected_sha = hashlib.sha256(published.input_file.read_bytes()).hexdigest()
+    assert manifest["input"] == {"path": str(published.input_file), "sha256": expected_sha}
+    assert manifest["run_name"] == RUN and manifest["description"] == "Tiny test run"
+    assert manifest["parameters"]["input"]["path"] == str(published.input_file)
+    assert [r["title"] for r in manifest["reports"]] == ["Tiny overview", "Tiny details"]
+    assert manifest["exports"] == [{"file": "segments.csv", "bytes": 42, "rows": 2}]
+    assert set(manifest["git"]) == {"commit", "dirty"}
+    assert manifest["packages"]["pandas"] and manifest["python"].startswith("3.")
+    assert manifest["started"] <= manifest["finished"]
+
+
+def test_index_links_resolve(published: Published) -> None:
+    html = (published.reports / "index.html").read_text()
+    assert "<title>RFM segmentation reports</title>" in html and "<script" not in html
+    links = parse_links(html)
+    assert links.external_assets == []
+    assert {"tiny/01_overview.html", "tiny/02_details.html", "tiny/exports/segments.csv"} <= set(links.hrefs)
+    for href in links.hrefs:
+        assert (published.reports / href).is_file(), href
+
+
+def test_index_lists_every_run_side_by_side(tmp_path: Path) -> None:
+    for run, title in (("spring", "Spring & <sale>"), ("autumn", "Autumn")):
+        (tmp_path / run).mkdir()
+        manifest = {"run_name": run, "description": f"{title} run", "finished": "2024-03-01T09:15:42+00:00"}
+        manifest["reports"] = [{"notebook": "01_a", "title": title, "html": "01_a.html", "duration_s": 1.0}]
+        (tmp_path / run / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / ".staging-spring.x").mkdir()  # in progress: not listed
+    (tmp_path / "broken").mkdir()  # no manifest: not listed
+
+    html = reporting.write_index(tmp_path).read_text()
+
+    assert re.findall(r"<h2>(\w+)</h2>", html) == ["autumn", "spring"]
+    assert "Spring &amp; &lt;sale&gt;" in html and "<sale>" not in html  # autoescaped
+    assert "2024-03-01 09:15 UTC" in html
+    assert parse_links(html).hrefs == ["autumn/01_a.html", "spring/01_a.html"]
+
+
+def test_unchanged_run_is_skipped(published: Published, capsys: pytest.CaptureFixture[str]) -> None:
+    before = tree_digest(published.reports)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(published.root))
+        assert runner.run(published.params, notebooks_dir=published.notebooks) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert tree_digest(published.reports) == before
+
+
+def test_failure_keeps_previous_report(published: Published, capsys: pytest.CaptureFixture[str]) -> None:
+    assert published.exit_code == 0
+    before = tree_digest(published.reports)
+    broken = published.root / "broken_notebooks"
+    broken.mkdir()
+    marker = published.root / "after_ran"
+    write_notebook(broken / "01_ok.ipynb", "Fine", "x = 1")
+    write_notebook(broken / "02_broken.ipynb", "Broken", "y = 2", "raise ValueError('boom in tiny notebook')")
+    write_notebook(broken / "03_after.ipynb", "After", f"open({str(marker)!r}, 'w').close()")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(published.root))
+        exit_code = runner.run(published.params, notebooks_dir=broken, force=True)
+
+    assert exit_code == 1
+    err = capsys.readouterr().err
+    assert "02_broken.ipynb" in err and "ValueError: boom in tiny notebook" in err and "In [4]" in err
+    failed_html = published.root / "build" / RUN / "failed" / "02_broken.html"
+    assert str(failed_html) in err
+    page = failed_html.read_text()
+    assert "raise" in page and "boom in tiny notebook" in page and "Traceback" in page
+    assert re.search(r"In(&nbsp;|\xa0)\[3\]", page)  # code and prompts visible for the analyst
+    assert not marker.exists(), "later notebooks must not run"
+    assert tree_digest(published.reports) == before
+
+
+def test_bad_params_exit_2_and_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    params = tmp_path / "bad.yaml"
+    params.write_text("run_name: bad\nrfm:\n  n_binz: 5\n")
+    assert runner.main(["--params", str(params)]) == 2
+    assert "n_binz" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
