@@ -384,11 +384,15 @@ def code_description_mismatch(df: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 def flagged_description_counts(df: pd.DataFrame, flagged_descriptions: pd.DataFrame) -> pd.DataFrame:
     """Rows and revenue per flagged description found in ``df`` (most rows first)."""
     key = df["description"].str.strip().str.casefold()
-    reasons = flagged_descriptions.assign(
-        key=flagged_descriptions["description"].str.strip().str.casefold()
-    ).drop_duplicates("key").set_index("key")["reason"]
+    reasons = (
+        flagged_descriptions.assign(key=flagged_descriptions["description"].str.strip().str.casefold())
+        .drop_duplicates("key")
+        .set_index("key")["reason"]
+    )
     hits = df.assign(description=key)[key.isin(reasons.index)]
-    table = hits.groupby("description").agg(rows=("invoice_id", "size"), revenue=("revenue", "sum")).reset_index()
+    table = (
+        hits.groupby("description").agg(rows=("invoice_id", "size"), revenue=("revenue", "sum")).reset_index()
+    )
     table.insert(1, "reason", table["description"].map(reasons))
     return table.sort_values(["rows", "description"], ascending=[False, True], ignore_index=True)
 

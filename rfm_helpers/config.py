@@ -267,13 +267,17 @@ def load_config(params_file: str | Path) -> RunConfig:
     """Read and validate a params YAML file (relative paths are from the project root)."""
     path = resolve(params_file)
     if not path.is_file():
-        raise ConfigError(f"Params file not found: {path}. Pass an existing file, e.g. PARAMS=params/default.yaml")
+        raise ConfigError(
+            f"Params file not found: {path}. Pass an existing file, e.g. PARAMS=params/default.yaml"
+        )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"Params file {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"Params file {path} must contain a mapping of parameters, got {type(raw).__name__}")
+        raise ConfigError(
+            f"Params file {path} must contain a mapping of parameters, got {type(raw).__name__}"
+        )
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:

@@ -5,21 +5,29 @@ from __future__ import annotations
 import pandas as pd
 
 
-def overview(clean: pd.DataFrame) -> pd.DataFrame:
-    """Headline figures of the clean table as a two-column table for the report."""
+def overview(clean: pd.DataFrame, currency: str = "£") -> pd.DataFrame:
+    """Headline figures of the clean table as a two-column table of readable text."""
     figures = {
-        "Invoice lines": len(clean),
-        "Orders (distinct invoices)": clean["invoice_id"].nunique(),
-        "Customers": clean["customer_id"].nunique(),
-        "Revenue": clean["revenue"].sum(),
-        "First order": clean["invoice_date"].min(),
-        "Last order": clean["invoice_date"].max(),
+        "Invoice lines": f"{len(clean):,}",
+        "Orders (distinct invoices)": f"{clean['invoice_id'].nunique():,}",
+        "Customers": f"{clean['customer_id'].nunique():,}",
+        "Revenue": f"{currency}{clean['revenue'].sum():,.2f}",
+        "First order": f"{clean['invoice_date'].min():%d %b %Y %H:%M}",
+        "Last order": f"{clean['invoice_date'].max():%d %b %Y %H:%M}",
     }
     if "stock_code" in clean:
-        figures["Products (distinct stock codes)"] = clean["stock_code"].nunique()
+        figures["Products (distinct stock codes)"] = f"{clean['stock_code'].nunique():,}"
     if "country" in clean:
-        figures["Countries"] = clean["country"].nunique()
+        figures["Countries"] = f"{clean['country'].nunique():,}"
     return pd.DataFrame({"figure": list(figures), "value": list(figures.values())})
+
+
+def numeric_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """count, mean, spread and quartiles of each numeric column (a readable ``describe()``)."""
+    numeric = df.select_dtypes("number")
+    table = numeric.describe().T.rename(columns={"25%": "p25", "50%": "median", "75%": "p75"})
+    table["count"] = table["count"].astype("int64")
+    return table.rename_axis("column").reset_index()
 
 
 def orders(clean: pd.DataFrame) -> pd.DataFrame:
@@ -106,49 +114,4 @@ def column_profile(df: pd.DataFrame) -> pd.DataFrame:
             "missing share": (missing / max(len(df), 1)).to_numpy(),
             "distinct values": df.nunique().to_numpy(),
         }
-    )
-
-
-def column_profile(df: pd.DataFrame) -> pd.DataFrame:
-    """Type, filled and missing counts and distinct values per column (a readable ``info()``)."""
-    missing = df.isna().sum()
-    return pd.DataFrame(
-        {
-            "column": df.columns,
-            "type": [str(t) for t in df.dtypes],
-            "filled": (len(df) - missing).to_numpy(),
-            "missing": missing.to_numpy(),
-            "missing share": (missing / max(len(df), 1)).to_numpy(),
-            "distinct values": df.nunique().to_numpy(),
-        }
-    )
-
-
-def describe_monthly(monthly_table: pd.DataFrame, currency: str = "£") -> str:
-    """Sentences on the monthly table: best and worst month, and a partial last month."""
-    from rfm_helpers.plots import money
-
-    best = monthly_table.loc[monthly_table["revenue"].idxmax()]
-    worst = monthly_table.loc[monthly_table["revenue"].idxmin()]
-    text = (
-        f"Revenue peaks in **{best['month']:%B %Y}** ({money(best['revenue'], currency)}, "
-        f"{best['orders']:,} orders) and is lowest in **{worst['month']:%B %Y}** "
-        f"({money(worst['revenue'], currency)})."
-    )
-    return text
-
-
-def describe_countries(countries: pd.DataFrame) -> str:
-    top = countries.iloc[0]
-    return (
-        f"Customers come from **{len(countries)} countries**; **{top['country']}** alone brings "
-        f"**{top['revenue_share']:.0%}** of revenue from {top['customers']:,} customers."
-    )
-
-
-def describe_repeat_customers(per_customer: pd.DataFrame) -> str:
-    one_time = per_customer.loc[per_customer["orders"] == "1", "share"].sum()
-    return (
-        f"**{one_time:.0%}** of customers ordered only once; they can only reach a low frequency "
-        "score, which is why the frequency quintiles are uneven (many customers tie at 1 order)."
     )

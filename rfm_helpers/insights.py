@@ -36,10 +36,11 @@ def segment_observations(
         rec = record._asdict()
         r, f, m = rec["recency_median"], rec["frequency_median"], rec["monetary_median"]
         ratio = rec["revenue_share"] / rec["customer_share"]
+        unit = frequency_unit.removesuffix("s") if f == 1 else frequency_unit
         text = (
             f"{rec['customer_share']:.0%} of customers bring {rec['revenue_share']:.0%} of revenue "
             f"({ratio:.1f}× their weight). The typical customer last ordered {r:,.0f} days ago "
-            f"({level(r, customers['recency'], 'recency')}), placed {f:,.0f} {frequency_unit} "
+            f"({level(r, customers['recency'], 'recency')}), placed {f:,.0f} {unit} "
             f"({level(f, customers['frequency'], 'frequency')}) and spent {money(m, currency)} "
             f"({level(m, customers['monetary'], 'monetary')})."
         )

@@ -116,7 +116,9 @@ def load_transactions(cfg: InputConfig, cache_dir: Path | None = None) -> pd.Dat
     for col in (c for c in CANONICAL_COLUMNS if c in raw.columns):
         source = cfg.columns.model_dump()[col]
         if col in TEXT_COLUMNS:
-            out[col] = _to_text(raw[col], cfg.missing_text, customer_id=col == "customer_id", strip=col != "description")
+            out[col] = _to_text(
+                raw[col], cfg.missing_text, customer_id=col == "customer_id", strip=col != "description"
+            )
         elif col in NUMERIC_COLUMNS:
             out[col] = _to_float(raw[col], source, cfg.missing_text, ctx)
         else:

@@ -15,6 +15,15 @@ def _pct(value: float) -> str:
     return f"{value:.0%}" if value >= 0.01 or value == 0 else f"{value:.1%}"
 
 
+def skipped(*columns: str) -> str:
+    """Note for a section that needs columns this export does not have."""
+    names = ", ".join(f"`{c}`" for c in columns)
+    return (
+        f"*This section needs the column(s) {names}, which this export does not have (map them in "
+        "`input.columns` if the file has them under another name). Skipped.*"
+    )
+
+
 # --- cleaning -------------------------------------------------------------------------
 
 
@@ -37,9 +46,8 @@ def describe_anomalies(raw: pd.DataFrame, currency: str = "£") -> str:
         f"**{cancelled.sum():,}** rows belong to **{raw.loc[cancelled, 'invoice_id'].nunique():,}** "
         "cancelled invoices (number starting with C)"
     )
-    items.append(
-        f"**{raw['customer_id'].isna().sum():,}** rows ({_pct(raw['customer_id'].isna().mean())}) have no customer ID"
-    )
+    no_customer = raw["customer_id"].isna()
+    items.append(f"**{no_customer.sum():,}** rows ({_pct(no_customer.mean())}) have no customer ID")
     if "description" in raw:
         items.append(f"**{raw['description'].isna().sum():,}** rows have no description")
     return "**What needs cleaning:**\n\n" + "\n".join(f"- {item}" for item in items)
@@ -194,14 +202,13 @@ def describe_clusters(profile: pd.DataFrame, crosstab: pd.DataFrame, currency: s
     """One line per cluster: size, revenue share and the RFM segment most of it falls in."""
     lines = []
     for row in profile.itertuples(index=False):
-        column = crosstab[row.cluster_name] if row.cluster_name in crosstab else None
+        column = crosstab.get(row.cluster_name)
         dominant = ""
         if column is not None and column.notna().any():
             dominant = f"; mostly **{column.idxmax()}** ({_pct(column.max())})"
         revenue = f", {_pct(row.revenue_share)} of revenue" if hasattr(row, "revenue_share") else ""
-        lines.append(
-            f"- **{row.cluster_name}**: {row.customers:,} customers ({_pct(row.customer_share)}){revenue}{dominant}"
-        )
+        size = f"{row.customers:,} customers ({_pct(row.customer_share)})"
+        lines.append(f"- **{row.cluster_name}**: {size}{revenue}{dominant}")
     return "\n".join(lines)
 
 
@@ -236,7 +243,8 @@ def describe_trend(trend: pd.DataFrame, currency: str = "£") -> str:
     returning = active.dropna(subset=["recency_median"])
     text = (
         f"Most customers are active in **{busiest['month']:%B %Y}** ({busiest['customers']:,}, of whom "
-        f"{busiest['new_customers']:,} new). Spend per active customer is highest in **{best['month']:%B %Y}** "
+        f"{busiest['new_customers']:,} new). Spend per active customer is highest in "
+        f"**{best['month']:%B %Y}** "
         f"({money(best['monetary_mean'], currency)} on average)."
     )
     if len(returning) >= 2:

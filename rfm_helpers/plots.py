@@ -33,6 +33,11 @@ def setup() -> None:
     )
 
 
+def plain_log_axis(axis: mpl.axis.Axis) -> None:
+    """Log scale with ticks written 1, 10, 100, 1,000 rather than powers of ten."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+
+
 def money(value: float, currency: str = "£") -> str:
     """Compact money label: £950, £12.3k, £4.56M."""
     sign = "-" if value < 0 else ""
@@ -114,10 +119,17 @@ def cleaning_waterfall(ledger: pd.DataFrame, currency: str = "£") -> Figure:
 
 
 def share_bars(
-    table: pd.DataFrame, category: str, value: str, title: str, xlabel: str, top_n: int = 15
+    table: pd.DataFrame,
+    category: str,
+    value: str,
+    title: str,
+    xlabel: str,
+    top_n: int = 15,
+    sort: bool = True,
 ) -> Figure:
-    """Horizontal bars of a share (0..1), largest first, labelled in %."""
-    data = table.nlargest(top_n, value).sort_values(value)
+    """Horizontal bars of a share (0..1) labelled in %: the ``top_n`` largest first, or all rows
+    in the table's order (top to bottom) when not ``sort`` (e.g. months)."""
+    data = table.nlargest(top_n, value).sort_values(value) if sort else table.iloc[::-1]
     fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(data) + 1)))
     ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
     _label_bars(ax, [f"{v:.1%}" for v in data[value]])
@@ -190,6 +202,7 @@ def distribution(
         edges = np.geomspace(max(clipped.min(), 1), max(upper, 2), bins)
         ax.hist(clipped, bins=edges, color="#4c72b0")
         ax.set_xscale("log")
+        plain_log_axis(ax.xaxis)
     else:
         ax.hist(clipped, bins=bins, color="#4c72b0")
     ax.axvline(values.median(), color="#c44e52", linestyle="--", label=f"median {values.median():,.0f}")
@@ -232,6 +245,7 @@ def metric_boxplots(
         sns.boxplot(x=values, ax=ax, color="#8fb3d9", fliersize=2)
         if metric != "recency":
             ax.set_xscale("log")
+            plain_log_axis(ax.xaxis)
         if thresholds is not None:
             limit = thresholds.set_index("metric").loc[metric, "threshold"]
             ax.axvline(limit, color="#c44e52", linestyle="--", label=f"threshold {limit:,.0f}")
@@ -341,6 +355,7 @@ def cluster_boxplots(
         )
         if feature != "recency":
             ax.set_yscale("log")
+            plain_log_axis(ax.yaxis)
         ax.set_title(feature.replace("_", " ").capitalize())
         ax.set_xlabel("")
         ax.set_ylabel(metric_label(feature, currency))
@@ -426,8 +441,14 @@ def monthly_trend(trend: pd.DataFrame, currency: str = "£", frequency_unit: str
     months = pd.to_datetime(trend["month"].astype(str))
     width = pd.Timedelta(days=20)
     axes[0].bar(months, trend["returning_customers"], width=width, label="returning", color="#4c72b0")
-    axes[0].bar(months, trend["new_customers"], width=width, bottom=trend["returning_customers"],
-                label="new", color="#8fb3d9")
+    axes[0].bar(
+        months,
+        trend["new_customers"],
+        width=width,
+        bottom=trend["returning_customers"],
+        label="new",
+        color="#8fb3d9",
+    )
     axes[0].set_ylabel("Active customers")
     axes[0].legend(loc="upper left", fontsize=8)
     labels = {

@@ -223,7 +223,9 @@ def segment_table_source(cfg: RunConfig) -> SegmentTableSource:
         sheet = read_segment_sheet(cfg.input_path, cfg.input.segment_sheet)
         if sheet is not None:
             load_segment_table(sheet)
-            return SegmentTableSource(sheet, f"sheet '{cfg.input.segment_sheet}' of the workbook {cfg.input.path}")
+            return SegmentTableSource(
+                sheet, f"sheet '{cfg.input.segment_sheet}' of the workbook {cfg.input.path}"
+            )
         fallback = (
             f"the workbook has no '{cfg.input.segment_sheet}' sheet, so the shipped table "
             f"{cfg.reference.segments} is used"

@@ -12,20 +12,24 @@ from pandas.io.formats.style import Styler
 
 from rfm_helpers.plots import money
 
-SHARE_WORDS = ("share", "%")
+SHARE_WORDS = ("share",)
 MONEY_WORDS = ("revenue", "monetary", "spend", "price", "amount", "£")
 
 
 def _column_format(name: str, series: pd.Series, currency: str):
+    """Formatter for a numeric column, from its name and values (None: leave as is)."""
     lowered = str(name).lower()
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return None
     if any(word in lowered for word in SHARE_WORDS):
         return lambda v: "" if pd.isna(v) else f"{v:.1%}"
-    if any(word in lowered for word in MONEY_WORDS):
-        return lambda v: "" if pd.isna(v) else f"{currency}{v:,.2f}"
     if pd.api.types.is_integer_dtype(series):
         return lambda v: "" if pd.isna(v) else f"{v:,}"
+    if any(word in lowered for word in MONEY_WORDS):
+        return lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"{currency}{abs(v):,.2f}"
+    values = series.dropna()
+    if len(values) and (values % 1 == 0).all():  # whole numbers stored as float (medians, bins)
+        return lambda v: "" if pd.isna(v) else f"{v:,.0f}"
     return lambda v: "" if pd.isna(v) else f"{v:,.2f}"
 
 
@@ -42,6 +46,9 @@ def styled(df: pd.DataFrame, caption: str = "", currency: str = "£") -> Styler:
             }
         ]
     )
+    text_columns = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if text_columns:
+        styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     if isinstance(df.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     return styler
@@ -74,5 +81,23 @@ def ledger_view(ledger: pd.DataFrame, currency: str = "£") -> pd.DataFrame:
             "rows_remaining": "rows left",
             "revenue_removed": "revenue removed",
             "revenue_remaining": "revenue left",
+        }
+    )
+
+
+def segment_view(
+    summary: pd.DataFrame, frequency_unit: str = "orders", category: str = "segment"
+) -> pd.DataFrame:
+    """The segment (or group) summary with the columns and names a stakeholder reads."""
+    return summary[
+        [category, "customers", "customer_share", "revenue", "revenue_share"]
+        + ["recency_median", "frequency_median", "monetary_median"]
+    ].rename(
+        columns={
+            "customer_share": "share of customers",
+            "revenue_share": "share of revenue",
+            "recency_median": "median recency (days)",
+            "frequency_median": f"median frequency ({frequency_unit})",
+            "monetary_median": "median monetary",
         }
     )

@@ -224,7 +224,6 @@ def test_monthly_trend(clean):
     assert jan["monetary_mean"] == pytest.approx(192.5 / 3) and jan["monetary_median"] == 35
 
 
-
 def test_monthly_trend_last_transaction_mode(clean):
     extra = _tx([("I0", "2010-12-30 12:00", "A", 8.0, "United Kingdom")])
     tx = pd.concat([extra, clean], ignore_index=True)

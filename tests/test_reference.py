@@ -40,7 +40,12 @@ def test_shipped_reference_files_load() -> None:
     groups = load_segment_groups(REF.segment_groups, table["segment"].unique())
     assert len(groups) == 11 and groups["group"].nunique() == 4
     # group order = first appearance in segment_groups.csv
-    assert groups["group"].unique().tolist() == ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
+    assert groups["group"].unique().tolist() == [
+        "Loyal & High-Value",
+        "High-Risk",
+        "New & Potential",
+        "Inactive & Lost",
+    ]
     playbook = load_group_playbook(PLAYBOOK, groups["group"].unique())
     assert playbook["priority"].tolist() == [1, 2, 3, 4]
 
