@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfm_helpers.config import ReferenceConfig
+from rfm_helpers.config import ReferenceConfig, RunConfig
 from rfm_helpers.paths import resolve
 from rfm_helpers.reference import (
     ALL_RFM_CODES,
@@ -17,6 +17,7 @@ from rfm_helpers.reference import (
     load_non_product_codes,
     load_segment_groups,
     load_segment_table,
+    segment_table_source,
 )
 
 REF = ReferenceConfig()
@@ -129,3 +130,66 @@ def test_lists_reject_duplicates_and_empty_keys(tmp_path: Path) -> None:
 def test_missing_reference_file(tmp_path: Path) -> None:
     with pytest.raises(ReferenceError, match=r"not found.*nope\.csv"):
         load_non_product_codes(tmp_path / "nope.csv")
+
+
+def _workbook(path: Path, segment_rows: list[tuple[str, str]] | None) -> Path:
+    """A 2-sheet workbook in the first document's layout (transactions + Segmentation)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "E-commerce retail"
+    sheet.append(
+        [
+            "InvoiceNo",
+            "StockCode",
+            "Description",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "CustomerID",
+            "Country",
+        ]
+    )
+    sheet.append(["536365", "85123A", "MUG", 6, "2010-12-01 08:26:00", 2.55, 17850, "United Kingdom"])
+    if segment_rows is not None:
+        seg = book.create_sheet("Segmentation")
+        seg.append(["Segment", "RFM Score"])
+        for row in segment_rows:
+            seg.append(list(row))
+    book.save(path)
+    return path
+
+
+def _config(path: Path) -> RunConfig:
+    return RunConfig.model_validate({"input": {"path": str(path)}})
+
+
+def test_segment_table_source_prefers_the_workbook_sheet(tmp_path: Path) -> None:
+    wide = _shipped_wide()
+    # move code 111 from Lost Customers to Hibernating: still 125 codes, once each
+    rows = [(s, c) for s, c in zip(wide["segment"], wide["rfm_codes"], strict=True)]
+    rows = [(s, c.replace("111, ", "")) if s == "Lost Customers" else (s, c) for s, c in rows]
+    rows = [(s, "111, " + c) if s == "Hibernating Customers" else (s, c) for s, c in rows]
+    source = segment_table_source(_config(_workbook(tmp_path / "book.xlsx", rows)))
+    assert "sheet 'Segmentation'" in source.description
+    table = load_segment_table(source.table).set_index("rfm_code")["segment"]
+    assert table["111"] == "Hibernating Customers"
+
+
+def test_segment_table_source_falls_back_and_says_so(tmp_path: Path) -> None:
+    source = segment_table_source(_config(_workbook(tmp_path / "book.xlsx", None)))
+    assert "has no 'Segmentation' sheet" in source.description
+    assert "data/reference/rfm_segments.csv" in source.description
+    assert len(load_segment_table(source.table)) == 125
+
+
+def test_segment_table_source_rejects_a_broken_sheet(tmp_path: Path) -> None:
+    rows = [("Champions", "555, 554"), ("Lost Customers", "111, 111")]
+    with pytest.raises(ReferenceError, match=r"(?s)book\.xlsx.*codes assigned to no segment.*111 in Lost"):
+        segment_table_source(_config(_workbook(tmp_path / "book.xlsx", rows)))
+
+
+def test_segment_table_source_for_parquet_is_the_shipped_table() -> None:
+    source = segment_table_source(RunConfig())
+    assert source.description == "the shipped table data/reference/rfm_segments.csv"
