@@ -19,7 +19,7 @@ from rfm_helpers.cleaning import (
     missing_customer_by,
     negative_quantity_summary,
 )
-from rfm_helpers.config import CleaningConfig, ColumnMap, InputConfig
+from rfm_helpers.config import CANONICAL_COLUMNS, CleaningConfig, ColumnMap, InputConfig
 from rfm_helpers.loading import load_transactions
 from rfm_helpers.reference import load_flagged_descriptions, load_non_product_codes
 
@@ -60,18 +60,7 @@ def _frame(rows: list[tuple] = ROWS) -> pd.DataFrame:
         country="United Kingdom",
         quantity=df["quantity"].astype("float64"),
     ).astype({c: "str" for c in ("invoice_id", "stock_code", "description", "customer_id", "country")})
-    df = df[
-        [
-            "invoice_id",
-            "stock_code",
-            "description",
-            "quantity",
-            "invoice_date",
-            "unit_price",
-            "customer_id",
-            "country",
-        ]
-    ]
+    df = df[[c for c in CANONICAL_COLUMNS if c != "amount"]]
     return df.assign(revenue=df["quantity"] * df["unit_price"])
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfm_helpers.config import ReferenceConfig, RunConfig
+from rfm_helpers.config import ColumnMap, ReferenceConfig, RunConfig
 from rfm_helpers.paths import resolve
 from rfm_helpers.reference import (
     ALL_RFM_CODES,
@@ -139,18 +139,7 @@ def _workbook(path: Path, segment_rows: list[tuple[str, str]] | None) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "E-commerce retail"
-    sheet.append(
-        [
-            "InvoiceNo",
-            "StockCode",
-            "Description",
-            "Quantity",
-            "InvoiceDate",
-            "UnitPrice",
-            "CustomerID",
-            "Country",
-        ]
-    )
+    sheet.append(list(ColumnMap().source_to_canonical()))  # the UCI column names
     sheet.append(["536365", "85123A", "MUG", 6, "2010-12-01 08:26:00", 2.55, 17850, "United Kingdom"])
     if segment_rows is not None:
         seg = book.create_sheet("Segmentation")
