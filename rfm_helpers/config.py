@@ -247,10 +247,6 @@ class RunConfig(_Strict):
     def clusters_path(self) -> Path:
         return self.processed_dir / "customer_clusters.parquet"
 
-    @property
-    def export_path(self) -> Path:
-        return self.exports_dir / "customer_segments.csv"
-
 
 def _format_validation_error(path: Path, err: ValidationError) -> str:
     lines = [f"Invalid parameters in {path}:"]

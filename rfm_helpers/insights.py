@@ -3,9 +3,13 @@ per-group recommendations and the customer list for campaign tools."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from rfm_helpers import atomic
 from rfm_helpers.plots import money
 
 LEVELS = {
@@ -135,3 +139,29 @@ def customer_export(
     for column in ("r_score", "f_score", "m_score", "cluster"):
         table[column] = table[column].astype("Int64")
     return table[[c for c in EXPORT_COLUMNS if c in table.columns]].reset_index(drop=True)
+
+
+ALL_CUSTOMERS_FILE = "customer_segments.csv"
+
+
+def group_file_name(group: str) -> str:
+    """``Loyal & High-Value`` → ``group_loyal_and_high_value.csv``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", group.lower().replace("&", "and")).strip("_")
+    return f"group_{slug}.csv"
+
+
+def write_exports(export: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write the campaign lists: every customer in one file, and one file per segment group.
+
+    Older CSVs in ``folder`` are removed first, so a renamed group never leaves a stale list
+    behind to be published.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    paths = [folder / ALL_CUSTOMERS_FILE]
+    atomic.write_csv(export, paths[0])
+    for group, rows in export.dropna(subset=["group"]).groupby("group", observed=True, sort=True):
+        paths.append(folder / group_file_name(str(group)))
+        atomic.write_csv(rows, paths[-1])
+    return paths

@@ -5,6 +5,8 @@ Each function takes result tables and returns Markdown; the notebooks display it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from rfm_helpers.config import ClusteringConfig, RFMConfig
@@ -256,12 +258,15 @@ def describe_trend(trend: pd.DataFrame, currency: str = "£") -> str:
     return text
 
 
-def describe_export(export: pd.DataFrame, file_name: str) -> str:
+def describe_export(export: pd.DataFrame, paths: list[Path]) -> str:
+    """What the exported campaign lists contain and where they are."""
     scored = export["segment"].notna().sum()
+    others = ", ".join(f"`{p.name}`" for p in paths[1:])
     text = (
-        f"**`{file_name}`** lists **{len(export):,} customers** (one row each) with R, F, M, their scores, "
-        "RFM code, segment, group, goal and KMeans cluster, sorted by group and spend. It is published "
-        "in the `exports/` folder beside this report (link in the reports index)."
+        f"**`{paths[0].name}`** lists **{len(export):,} customers** (one row each) with R, F, M, their "
+        "scores, RFM code, segment, group, goal and KMeans cluster, sorted by group and spend. One file per "
+        f"segment group holds the same columns for that group only ({others}). They are published in "
+        "the `exports/` folder beside this report (links in the reports index)."
     )
     if scored < len(export):
         text += f" {len(export) - scored:,} customers were not scored (see the note column)."

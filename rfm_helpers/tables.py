@@ -49,6 +49,9 @@ def styled(df: pd.DataFrame, caption: str = "", currency: str = "£") -> Styler:
     text_columns = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if text_columns:
         styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+        styler = styler.set_table_styles(
+            {c: [{"selector": "th", "props": "text-align: left;"}] for c in text_columns}, overwrite=False
+        )
     if isinstance(df.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     return styler

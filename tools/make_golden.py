@@ -33,6 +33,7 @@ def strip_to_golden(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "injected-parameters" in tags:
             # papermill writes an absolute path; the tests run from any clone.
             cell.source = f'params_file = "{PARAMS}"'
+            cell.id = "injected-parameters"  # papermill draws a random id each run
         if cell.cell_type == "code" and CHECK_TAG not in tags:
             # nbval treats a checked cell without an execution count as never run, so the
             # (deterministic) counts papermill wrote stay.

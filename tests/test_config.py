@@ -1,0 +1,248 @@
+"""load_config and the typed parameters: shipped files validate, mistakes give messages that
+name the file, the dotted key and the bad value; path properties follow RFM_OUTPUT_ROOT."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from rfm_helpers.config import ColumnMap, ConfigError, RFMConfig, RunConfig, load_config
+from rfm_helpers.paths import PROJECT_ROOT
+
+PARAMS_FILES = sorted((PROJECT_ROOT / "params").glob("*.yaml"))
+
+
+def write_params(tmp_path: Path, text: str, name: str = "params.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> str:
+    path = write_params(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+# --- the shipped params files ----------------------------------------------------------
+
+
+def test_there_are_shipped_params_files():
+    assert {p.name for p in PARAMS_FILES} >= {"default.yaml", "seed_superstore.yaml", "test_sample.yaml"}
+
+
+@pytest.mark.parametrize("path", PARAMS_FILES, ids=lambda p: p.name)
+def test_every_shipped_params_file_validates(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, RunConfig)
+    assert cfg.run_name
+
+
+def test_shipped_params_files_have_distinct_run_names():
+    # Each run writes below data/*/<run_name>: two files with one name would overwrite each other.
+    names = [load_config(p).run_name for p in PARAMS_FILES]
+    assert len(set(names)) == len(names)
+
+
+def test_shipped_files_load_from_a_relative_path_whatever_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("params/default.yaml")
+    assert cfg.run_name == "online_retail"
+
+
+def test_default_yaml_snapshot_date_is_a_date():
+    cfg = load_config("params/default.yaml")
+    assert cfg.rfm.snapshot_date == dt.date(2011, 12, 10)
+    assert type(cfg.rfm.snapshot_date) is dt.date
+
+
+def test_seed_superstore_values():
+    cfg = load_config("params/seed_superstore.yaml")
+    assert cfg.rfm.recency_from == "last_transaction"
+    assert cfg.rfm.frequency == "lines"
+    assert cfg.rfm.outliers == "trim"
+    assert cfg.rfm.scoring == "qcut"
+    assert cfg.cleaning.drop_non_product_codes is False
+    assert cfg.clustering.log_transform is False
+
+
+# --- defaults and parsing --------------------------------------------------------------
+
+
+def test_empty_file_gives_the_defaults(tmp_path):
+    cfg = load_config(write_params(tmp_path, ""))
+    assert cfg == RunConfig()
+    assert cfg.rfm.snapshot_date is None
+    assert cfg.rfm.n_bins == 5
+    assert cfg.clustering.k == 4
+
+
+@pytest.mark.parametrize("value", ["2011-12-10", '"2011-12-10"'])
+def test_snapshot_date_parses_from_yaml_as_a_date(tmp_path, value):
+    cfg = load_config(write_params(tmp_path, f"rfm:\n  snapshot_date: {value}\n"))
+    assert cfg.rfm.snapshot_date == dt.date(2011, 12, 10)
+    assert isinstance(cfg.rfm.snapshot_date, dt.date)
+
+
+def test_config_is_frozen():
+    cfg = RunConfig()
+    with pytest.raises(ValidationError):
+        cfg.run_name = "other"  # type: ignore[misc]
+
+
+def test_source_to_canonical_skips_unmapped_columns():
+    columns = ColumnMap(description=None, amount="Sales")
+    rename = columns.source_to_canonical()
+    assert rename["InvoiceNo"] == "invoice_id"
+    assert rename["Sales"] == "amount"
+    assert "invoice_id" in rename.values()
+    assert "description" not in rename.values()
+
+
+# --- unknown keys ----------------------------------------------------------------------
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    message = load_error(tmp_path, "run_name: x\nrun_nmae: y\n")
+    assert "run_nmae: unknown parameter" in message
+
+
+def test_unknown_nested_key_is_named_with_its_dotted_path(tmp_path):
+    message = load_error(tmp_path, "rfm:\n  snapshot_dat: 2011-12-10\n")
+    assert "rfm.snapshot_dat: unknown parameter" in message
+
+
+def test_unknown_deeply_nested_key_is_named(tmp_path):
+    message = load_error(tmp_path, "input:\n  columns:\n    invoice: InvoiceNo\n")
+    assert "input.columns.invoice: unknown parameter" in message
+
+
+def test_every_problem_is_listed(tmp_path):
+    message = load_error(tmp_path, "rfm:\n  snapshot_dat: 2011-12-10\nclustering:\n  kk: 3\n")
+    assert "rfm.snapshot_dat: unknown parameter" in message
+    assert "clustering.kk: unknown parameter" in message
+
+
+# --- wrong values ----------------------------------------------------------------------
+
+
+def test_wrong_type_names_the_key_and_the_bad_value(tmp_path):
+    message = load_error(tmp_path, "clustering:\n  k: four\n")
+    assert "clustering.k:" in message
+    assert "'four'" in message
+
+
+def test_value_outside_a_literal_names_the_key_and_value(tmp_path):
+    message = load_error(tmp_path, "rfm:\n  outliers: drop\n")
+    assert "rfm.outliers:" in message
+    assert "'drop'" in message
+
+
+def test_out_of_range_quantile_is_rejected(tmp_path):
+    message = load_error(tmp_path, "rfm:\n  outlier_quantile: 1.5\n")
+    assert "rfm.outlier_quantile:" in message
+    assert "1.5" in message
+
+
+@pytest.mark.parametrize("n_bins", [4, 6])
+def test_n_bins_other_than_5_is_rejected_with_the_reason(tmp_path, n_bins):
+    message = load_error(tmp_path, f"rfm:\n  n_bins: {n_bins}\n")
+    assert "rfm.n_bins" in message
+    assert "quintiles" in message
+    with pytest.raises(ValidationError, match="quintiles"):
+        RFMConfig(n_bins=n_bins)
+
+
+def test_n_bins_5_is_accepted():
+    assert RFMConfig(n_bins=5).n_bins == 5
+
+
+def test_column_map_needs_amount_or_quantity_and_price():
+    with pytest.raises(ValidationError, match="either 'amount' or both 'quantity' and 'unit_price'"):
+        ColumnMap(quantity=None)
+    with pytest.raises(ValidationError, match="either 'amount'"):
+        ColumnMap(unit_price=None, amount=None)
+    assert ColumnMap(quantity=None, unit_price=None, amount="Sales").amount == "Sales"
+    assert ColumnMap().amount is None  # quantity and unit_price mapped by default
+
+
+def test_column_map_error_in_a_params_file(tmp_path):
+    message = load_error(tmp_path, "input:\n  columns:\n    quantity: null\n")
+    assert "input.columns" in message
+    assert "'amount'" in message
+
+
+@pytest.mark.parametrize("name", ["a/b", "../escape", "with space", ""])
+def test_unsafe_run_name_is_rejected(tmp_path, name):
+    message = load_error(tmp_path, f"run_name: '{name}'\n")
+    assert "run_name:" in message
+    assert "letters, digits" in message
+    assert repr(name) in message
+
+
+def test_safe_run_name_is_accepted():
+    assert RunConfig(run_name="sample_2-b").run_name == "sample_2-b"
+
+
+# --- unreadable files ------------------------------------------------------------------
+
+
+def test_missing_params_file_names_the_file(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="Params file not found") as info:
+        load_config(missing)
+    assert str(missing) in str(info.value)
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    message = load_error(tmp_path, "rfm: [unclosed\n  k: 1\n")
+    assert "is not valid YAML" in message
+
+
+def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path):
+    message = load_error(tmp_path, "- a\n- b\n")
+    assert "must contain a mapping" in message
+    assert "list" in message
+
+
+# --- paths -----------------------------------------------------------------------------
+
+
+def test_output_paths_follow_rfm_output_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    cfg = RunConfig(run_name="trial")
+    root = tmp_path.resolve()
+    assert cfg.interim_dir == root / "data" / "interim" / "trial"
+    assert cfg.processed_dir == root / "data" / "processed" / "trial"
+    assert cfg.exports_dir == root / "data" / "processed" / "trial" / "exports"
+    assert cfg.cache_dir == root / "data" / "cache"
+    assert cfg.clean_path == root / "data" / "interim" / "trial" / "transactions_clean.parquet"
+    assert cfg.ledger_path.parent == cfg.interim_dir
+    assert cfg.segment_table_path.parent == cfg.interim_dir
+    for path in (cfg.metrics_path, cfg.customers_path, cfg.score_bins_path, cfg.clusters_path):
+        assert path.parent == cfg.processed_dir
+
+
+def test_output_paths_default_to_the_project_root(monkeypatch):
+    monkeypatch.delenv("RFM_OUTPUT_ROOT", raising=False)
+    cfg = RunConfig(run_name="trial")
+    assert cfg.interim_dir == PROJECT_ROOT.resolve() / "data" / "interim" / "trial"
+
+
+def test_input_paths_are_not_moved_by_rfm_output_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cfg = RunConfig.model_validate({"input": {"path": "data/raw/x.parquet"}})
+    assert cfg.input_path == PROJECT_ROOT / "data" / "raw" / "x.parquet"
+
+
+def test_absolute_input_path_is_kept(tmp_path):
+    target = tmp_path / "x.csv"
+    cfg = RunConfig.model_validate({"input": {"path": str(target)}})
+    assert cfg.input_path == target
