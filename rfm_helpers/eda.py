@@ -73,16 +73,19 @@ def by_country(clean: pd.DataFrame) -> pd.DataFrame:
 
 
 def top_products(clean: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """Products with the highest revenue; the label is the code's most common description."""
-    label_source = "description" if "description" in clean else "stock_code"
-    labels = (
-        clean.groupby(["stock_code", label_source], observed=True)
-        .size()
-        .reset_index(name="rows")
-        .sort_values(["stock_code", "rows", label_source], ascending=[True, False, True])
-        .drop_duplicates("stock_code")
-        .set_index("stock_code")[label_source]
-    )
+    """Products with the highest revenue; the label is the code's most common description
+    (the stock code itself when the export has no descriptions)."""
+    if "description" in clean:
+        labels = (
+            clean.groupby(["stock_code", "description"], observed=True)
+            .size()
+            .reset_index(name="rows")
+            .sort_values(["stock_code", "rows", "description"], ascending=[True, False, True])
+            .drop_duplicates("stock_code")
+            .set_index("stock_code")["description"]
+        )
+    else:
+        labels = pd.Series(dtype="str")
     aggregations = {"revenue": ("revenue", "sum"), "orders": ("invoice_id", "nunique")}
     if "quantity" in clean:
         aggregations["units"] = ("quantity", "sum")

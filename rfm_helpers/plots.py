@@ -3,6 +3,7 @@ title, labelled axes and units, so every chart in every report reads the same wa
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -20,6 +21,9 @@ GROUP_COLORS = ("#1b7837", "#d6604d", "#4393c3", "#878787")
 
 def setup() -> None:
     """House style: readable fonts, light grid, moderate resolution to keep HTML small."""
+    # seaborn 0.13 still passes matplotlib 3.11's deprecated `vert`; the warning is noise for
+    # analysts reading the notebooks, not something they can act on.
+    warnings.filterwarnings("ignore", category=mpl.MatplotlibDeprecationWarning, module="seaborn")
     sns.set_theme(style="whitegrid", context="notebook")
     mpl.rcParams.update(
         {
@@ -83,7 +87,10 @@ def missing_matrix(df: pd.DataFrame, max_rows: int = 3000) -> Figure:
 
     step = max(1, len(df) // max_rows)
     ax = msno.matrix(df.iloc[::step], figsize=(10, 4), fontsize=10, sparkline=False)
-    ax.set_title(f"Missing values by column (every {step:,}th row of {len(df):,}; white = missing)", pad=12)
+    sampled = f"1 row in {step:,} of {len(df):,}" if step > 1 else f"all {len(df):,} rows"
+    ax.set_title(f"Missing values by column ({sampled}; white = missing)", pad=12)
+    ax.set_xlabel("Column")
+    ax.set_ylabel("Row (file order)")
     return _finish(ax.get_figure())
 
 

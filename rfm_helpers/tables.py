@@ -23,10 +23,12 @@ def _column_format(name: str, series: pd.Series, currency: str):
         return None
     if any(word in lowered for word in SHARE_WORDS):
         return lambda v: "" if pd.isna(v) else f"{v:.1%}"
+    is_money = any(word in lowered for word in MONEY_WORDS) and not lowered.startswith(("rows", "customers"))
+    if is_money:
+        decimals = 0 if pd.api.types.is_integer_dtype(series) else 2
+        return lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"{currency}{abs(v):,.{decimals}f}"
     if pd.api.types.is_integer_dtype(series):
         return lambda v: "" if pd.isna(v) else f"{v:,}"
-    if any(word in lowered for word in MONEY_WORDS):
-        return lambda v: "" if pd.isna(v) else ("-" if v < 0 else "") + f"{currency}{abs(v):,.2f}"
     values = series.dropna()
     if len(values) and (values % 1 == 0).all():  # whole numbers stored as float (medians, bins)
         return lambda v: "" if pd.isna(v) else f"{v:,.0f}"
@@ -35,8 +37,10 @@ def _column_format(name: str, series: pd.Series, currency: str):
 
 def styled(df: pd.DataFrame, caption: str = "", currency: str = "£") -> Styler:
     """A Styler with per-column formats, the caption, and a stable id (same HTML every run)."""
-    formats = {c: f for c in df.columns if (f := _column_format(c, df[c], currency)) is not None}
-    styler = df.style.format(formats, na_rep="").set_caption(caption)
+    formats = {c: _column_format(c, df[c], currency) for c in df.columns}  # None: default
+    # escape: a description such as "<b>" is text, not markup. One format() call: a second
+    # one would reset the escaping of the other columns.
+    styler = df.style.format(formats, na_rep="", escape="html").set_caption(caption)
     styler = styler.set_uuid(hashlib.sha1(f"{caption}{list(df.columns)}".encode()).hexdigest()[:8])
     styler = styler.set_table_styles(
         [

@@ -1,9 +1,11 @@
 """End to end: the real notebooks through ``rfm_helpers.runner.run``, writing below a temporary
 ``RFM_OUTPUT_ROOT``.
 
-Three runs, each executed once per module and inspected by several tests:
+Four runs, each executed once per module and inspected by several tests:
 
 - the test sample (``params/test_sample.yaml``): published pages, links, export, manifest;
+- the same sample as a workbook in the first source document's layout (transactions sheet
+  plus a ``Segmentation`` sheet): the same customer list as from the parquet file;
 - a deterministic subset of Online Retail II (other column names, text "nan" descriptions);
 - a generic export with only customer, date, order number and amount.
 
@@ -14,6 +16,7 @@ not with ``rfm_helpers.cleaning``, so a bug in the cleaning rules cannot hide it
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -34,7 +37,8 @@ pytestmark = pytest.mark.slow
 SAMPLE = PROJECT_ROOT / "tests" / "data" / "online_retail_sample.parquet"
 RAW = PROJECT_ROOT / "data" / "raw" / "online_retail.parquet"
 RAW_DIR = RAW.parent
-ONLINE_RETAIL_II = Path("/work/shared/data/online_retail_ii_year_2009_2010.parquet")
+# The shared data folder sits beside the project (in CI too); the product never reads it.
+ONLINE_RETAIL_II = PROJECT_ROOT.parent / "shared" / "data" / "online_retail_ii_year_2009_2010.parquet"
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 
 REPORTS = ("01_cleaning", "02_eda", "03_rfm_scoring", "04_clustering", "05_insights")
@@ -214,6 +218,22 @@ def generic_run(
     params_path = write_params(root / "generic_export.yaml", params)
     as_written = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     return run_pipeline(root, params_path, "generic_export"), as_written
+
+
+@pytest.fixture(scope="module")
+def workbook_run(raw_before: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The sample as a 2-sheet workbook, with the test sample's parameters otherwise."""
+    root = tmp_path_factory.mktemp("workbook_out")
+    book = root / "ecommerce_retail.xlsx"
+    segments = pd.read_csv(REFERENCE / "rfm_segments.csv")
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.read_parquet(SAMPLE).to_excel(writer, sheet_name="E-commerce retail", index=False)
+        segments.rename(columns={"segment": "Segment", "rfm_codes": "RFM Score"}).to_excel(
+            writer, sheet_name="Segmentation", index=False
+        )
+    params = yaml.safe_load((PROJECT_ROOT / "params" / "test_sample.yaml").read_text(encoding="utf-8"))
+    params["input"]["path"] = str(book)
+    return run_pipeline(root, write_params(root / "workbook.yaml", params), "test_sample")
 
 
 # --- independent expectations (plain pandas, not rfm_helpers.cleaning) ---------------------
@@ -536,6 +556,14 @@ def test_generic_export_runs_with_sections_skipped(generic_run: tuple[Run, pd.Da
     assert export["monetary"].sum() == pytest.approx(per_customer.sum(), abs=0.01)
 
 
+def test_workbook_gives_the_same_customer_list_as_parquet(workbook_run: Run, sample_run: Run) -> None:
+    assert workbook_run.exit_code == 0, workbook_run.output
+    pd.testing.assert_frame_equal(workbook_run.export(), sample_run.export())
+    assert "sheet 'Segmentation' of the workbook" in html.unescape(workbook_run.html("01_cleaning"))
+    cached = list((workbook_run.root / "data" / "cache").glob("*.parquet"))
+    assert len(cached) == 1, "the parsed workbook is cached for the next run"
+
+
 # --- f. the raw inputs are read, never written -----------------------------------------------
 
 
@@ -544,6 +572,7 @@ def test_raw_inputs_unchanged(
     sample_run: Run,
     online_retail_ii_run: tuple[Run, Path] | None,
     generic_run: tuple[Run, pd.DataFrame],
+    workbook_run: Run,
 ) -> None:
-    # Requesting the run fixtures guarantees that all three runs happened before this check.
+    # Requesting the run fixtures guarantees that all the runs happened before this check.
     assert raw_state() == raw_before

@@ -1,0 +1,263 @@
+"""Exploratory summaries on a five-line clean table whose figures are worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rfm_helpers import eda
+
+
+@pytest.fixture
+def clean() -> pd.DataFrame:
+    """Five invoice lines, four invoices, three customers, three products, two countries.
+
+    revenue = quantity × unit_price: 2×5 = 10, 1×20 = 20, 1×5 = 5, 4×5 = 20, 1×1200 = 1200;
+    total 10 + 20 + 5 + 20 + 1200 = 1255.
+    """
+    return pd.DataFrame(
+        {
+            "invoice_id": ["A1", "A1", "A2", "A3", "A4"],
+            "stock_code": ["X", "Y", "X", "X", "Z"],
+            "description": ["MUG", "BAG", "MUG RED", "MUG", "LAMP"],
+            "quantity": [2, 1, 1, 4, 1],
+            "invoice_date": pd.to_datetime(
+                [
+                    "2011-01-05 10:00",
+                    "2011-01-05 10:00",
+                    "2011-02-10 09:30",
+                    "2011-02-20 14:15",
+                    "2011-03-01 08:00",
+                ]
+            ),
+            "unit_price": [5.0, 20.0, 5.0, 5.0, 1200.0],
+            "customer_id": ["c1", "c1", "c2", "c1", "c3"],
+            "country": ["United Kingdom", "United Kingdom", "France", "United Kingdom", "France"],
+            "revenue": [10.0, 20.0, 5.0, 20.0, 1200.0],
+        }
+    )
+
+
+# --- overview --------------------------------------------------------------------------
+
+
+def test_overview_values_are_formatted_text(clean):
+    table = eda.overview(clean)
+    assert list(table.columns) == ["figure", "value"]
+    figures = dict(zip(table["figure"], table["value"], strict=True))
+    assert figures == {
+        "Invoice lines": "5",
+        "Orders (distinct invoices)": "4",  # A1..A4
+        "Customers": "3",
+        "Revenue": "£1,255.00",  # 10 + 20 + 5 + 20 + 1200
+        "First order": "05 Jan 2011 10:00",
+        "Last order": "01 Mar 2011 08:00",
+        "Products (distinct stock codes)": "3",  # X, Y, Z
+        "Countries": "2",
+    }
+    assert all(isinstance(v, str) for v in table["value"])
+
+
+def test_overview_currency_and_thousands_separator(clean):
+    big = pd.concat([clean] * 400, ignore_index=True)  # 2,000 lines, revenue 400 × 1255 = 502,000
+    figures = dict(eda.overview(big, currency="$").to_numpy())
+    assert figures["Invoice lines"] == "2,000"
+    assert figures["Revenue"] == "$502,000.00"
+
+
+def test_overview_without_optional_columns(clean):
+    table = eda.overview(clean.drop(columns=["stock_code", "country"]))
+    assert table["figure"].tolist() == [
+        "Invoice lines",
+        "Orders (distinct invoices)",
+        "Customers",
+        "Revenue",
+        "First order",
+        "Last order",
+    ]
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+def test_orders_one_row_per_invoice(clean):
+    table = eda.orders(clean)
+    assert table.columns.tolist() == [
+        "invoice_id",
+        "customer_id",
+        "invoice_date",
+        "lines",
+        "revenue",
+        "units",
+        "country",
+    ]
+    assert table["invoice_id"].tolist() == ["A1", "A2", "A3", "A4"]
+    assert table["customer_id"].tolist() == ["c1", "c2", "c1", "c3"]
+    assert table["lines"].tolist() == [2, 1, 1, 1]
+    assert table["revenue"].tolist() == [30.0, 5.0, 20.0, 1200.0]  # A1: 10 + 20
+    assert table["units"].tolist() == [3, 1, 4, 1]  # A1: 2 + 1
+    assert table["country"].tolist() == ["United Kingdom", "France", "United Kingdom", "France"]
+    assert table["invoice_date"].iloc[0] == pd.Timestamp("2011-01-05 10:00")
+    assert table["revenue"].sum() == pytest.approx(clean["revenue"].sum())
+
+
+def test_orders_without_quantity_and_country(clean):
+    table = eda.orders(clean.drop(columns=["quantity", "country"]))
+    assert "units" not in table
+    assert "country" not in table
+    assert table["lines"].sum() == 5
+
+
+# --- monthly ---------------------------------------------------------------------------
+
+
+def test_monthly_revenue_orders_customers(clean):
+    table = eda.monthly(clean)
+    assert table.columns.tolist() == ["month", "revenue", "orders", "customers"]
+    assert table["month"].tolist() == [
+        pd.Timestamp("2011-01-01"),
+        pd.Timestamp("2011-02-01"),
+        pd.Timestamp("2011-03-01"),
+    ]
+    # Jan: A1 (10 + 20); Feb: A2 (5) + A3 (20) by c2 and c1; Mar: A4 (1200)
+    assert table["revenue"].tolist() == [30.0, 25.0, 1200.0]
+    assert table["orders"].tolist() == [1, 2, 1]
+    assert table["customers"].tolist() == [1, 2, 1]
+
+
+# --- by_country ------------------------------------------------------------------------
+
+
+def test_by_country_largest_revenue_first_with_shares(clean):
+    table = eda.by_country(clean)
+    assert table.columns.tolist() == ["country", "customers", "orders", "revenue", "revenue_share"]
+    # France: c2 + c3, A2 + A4, 5 + 1200 = 1205; UK: c1, A1 + A3, 30 + 20 = 50
+    assert table["country"].tolist() == ["France", "United Kingdom"]
+    assert table["customers"].tolist() == [2, 1]
+    assert table["orders"].tolist() == [2, 2]
+    assert table["revenue"].tolist() == [1205.0, 50.0]
+    assert table["revenue_share"].tolist() == pytest.approx([1205 / 1255, 50 / 1255])
+    assert table["revenue_share"].sum() == pytest.approx(1.0)
+
+
+def test_by_country_ties_are_alphabetical():
+    clean = pd.DataFrame(
+        {
+            "invoice_id": ["1", "2", "3"],
+            "customer_id": ["a", "b", "c"],
+            "country": ["Spain", "Belgium", "Austria"],
+            "revenue": [10.0, 10.0, 30.0],
+        }
+    )
+    table = eda.by_country(clean)
+    assert table["country"].tolist() == ["Austria", "Belgium", "Spain"]
+    assert table["revenue_share"].tolist() == pytest.approx([0.6, 0.2, 0.2])  # 30/50, 10/50, 10/50
+
+
+# --- top_products ----------------------------------------------------------------------
+
+
+def test_top_products_by_revenue_labelled_with_most_common_description(clean):
+    table = eda.top_products(clean)
+    assert table.columns.tolist() == ["stock_code", "product", "revenue", "orders", "units"]
+    # Z: 1200; X: 10 + 5 + 20 = 35 in A1, A2, A3, units 2 + 1 + 4 = 7; Y: 20
+    assert table["stock_code"].tolist() == ["Z", "X", "Y"]
+    assert table["revenue"].tolist() == [1200.0, 35.0, 20.0]
+    assert table["orders"].tolist() == [1, 3, 1]
+    assert table["units"].tolist() == [1, 7, 1]
+    # X is "MUG" on two lines and "MUG RED" on one: the label is "MUG"
+    assert table["product"].tolist() == ["LAMP", "MUG", "BAG"]
+
+
+def test_top_products_keeps_the_n_largest(clean):
+    assert eda.top_products(clean, n=2)["stock_code"].tolist() == ["Z", "X"]
+
+
+def test_top_products_description_tie_goes_to_the_alphabetically_first():
+    clean = pd.DataFrame(
+        {
+            "invoice_id": ["1", "2"],
+            "stock_code": ["X", "X"],
+            "description": ["ZEBRA MUG", "APPLE MUG"],
+            "revenue": [1.0, 2.0],
+        }
+    )
+    table = eda.top_products(clean)
+    assert table["product"].tolist() == ["APPLE MUG"]
+    assert "units" not in table
+
+
+def test_top_products_without_description_uses_the_code(clean):
+    table = eda.top_products(clean.drop(columns=["description"]))
+    assert table["product"].tolist() == ["Z", "X", "Y"]
+
+
+# --- orders_per_customer ---------------------------------------------------------------
+
+
+def test_orders_per_customer_folds_10_and_more():
+    # p: 12 orders, q: 10 orders, r and s: 1 order, t: 2 orders
+    invoices = {"p": 12, "q": 10, "r": 1, "s": 1, "t": 2}
+    rows = [(c, f"{c}{i}") for c, n in invoices.items() for i in range(n)]
+    rows.append(("t", "t0"))  # a second line of the same invoice does not add an order
+    clean = pd.DataFrame(rows, columns=["customer_id", "invoice_id"])
+    table = eda.orders_per_customer(clean)
+    assert table.columns.tolist() == ["orders", "customers", "share"]
+    assert table["orders"].tolist() == ["1", "2", "10+"]
+    assert table["customers"].tolist() == [2, 1, 2]
+    assert table["share"].tolist() == pytest.approx([0.4, 0.2, 0.4])  # of 5 customers
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_orders_per_customer_on_the_fixture(clean):
+    table = eda.orders_per_customer(clean)
+    # c1: A1, A3 → 2; c2: A2 → 1; c3: A4 → 1
+    assert table["orders"].tolist() == ["1", "2"]
+    assert table["customers"].tolist() == [2, 1]
+    assert table["share"].tolist() == pytest.approx([2 / 3, 1 / 3])
+
+
+# --- column_profile and numeric_summary -------------------------------------------------
+
+
+def test_column_profile_counts():
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 3.0], "b": ["x", "x", None, None], "c": [1, 2, 3, 4]})
+    table = eda.column_profile(df)
+    assert table.columns.tolist() == [
+        "column",
+        "type",
+        "filled",
+        "missing",
+        "missing share",
+        "distinct values",
+    ]
+    assert table["column"].tolist() == ["a", "b", "c"]
+    assert table["type"].iloc[0] == "float64"
+    assert table["type"].iloc[2] == "int64"
+    assert table["filled"].tolist() == [3, 2, 4]
+    assert table["missing"].tolist() == [1, 2, 0]
+    assert table["missing share"].tolist() == pytest.approx([0.25, 0.5, 0.0])  # 1/4, 2/4, 0/4
+    assert table["distinct values"].tolist() == [2, 1, 4]  # missing values are not counted
+
+
+def test_column_profile_of_an_empty_frame_does_not_divide_by_zero():
+    table = eda.column_profile(pd.DataFrame({"a": pd.Series([], dtype="float64")}))
+    assert table["missing share"].tolist() == [0.0]
+    assert table["filled"].tolist() == [0]
+
+
+def test_numeric_summary_only_numeric_columns():
+    df = pd.DataFrame({"n": [1, 2, 3, 4], "text": ["a", "b", "c", "d"], "x": [10.0, 10.0, 10.0, 10.0]})
+    table = eda.numeric_summary(df)
+    assert table.columns.tolist() == ["column", "count", "mean", "std", "min", "p25", "median", "p75", "max"]
+    assert table["column"].tolist() == ["n", "x"]
+    assert table["count"].dtype == "int64"
+    n = table.set_index("column").loc["n"]
+    # mean 10/4 = 2.5; quartiles by linear interpolation at positions 0.75, 1.5, 2.25 → 1.75, 2.5, 3.25;
+    # std = sqrt(((1.5² + 0.5²) × 2) / 3) = sqrt(5/3)
+    assert n["count"] == 4
+    assert n["mean"] == pytest.approx(2.5)
+    assert n["std"] == pytest.approx(np.sqrt(5 / 3))
+    assert [n["min"], n["p25"], n["median"], n["p75"], n["max"]] == pytest.approx([1, 1.75, 2.5, 3.25, 4])
+    assert table.set_index("column").loc["x", "std"] == 0.0

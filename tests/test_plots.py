@@ -1,0 +1,364 @@
+"""money() labels, and every chart: a Figure with a title and labelled axes, on tiny inputs
+built the way the notebooks build them (the pipeline's own functions on a small clean table)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from rfm_helpers import cleaning, clustering, eda, metrics, plots, reference, scoring, segments
+from rfm_helpers.config import CleaningConfig, RFMConfig
+from rfm_helpers.paths import PROJECT_ROOT
+
+REFERENCE = PROJECT_ROOT / "data" / "reference"
+FEATURES = ["recency", "frequency", "monetary"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --- money -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "£0"),
+        (950, "£950"),
+        (9_999, "£9,999"),
+        (10_000, "£10.0k"),
+        (12_300, "£12.3k"),
+        (999_999, "£1000.0k"),  # below 1e6 stays in k
+        (4_560_000, "£4.56M"),
+        (2_500_000_000, "£2.50B"),
+        (-950, "-£950"),
+        (-12_300, "-£12.3k"),
+        (-4_560_000, "-£4.56M"),
+        (0.4, "£0"),
+    ],
+)
+def test_money(value, expected):
+    assert plots.money(value) == expected
+
+
+def test_money_currency():
+    assert plots.money(12_300, "$") == "$12.3k"
+    assert plots.money(-950, "€") == "-€950"
+
+
+def test_metric_label():
+    assert plots.metric_label("monetary", "$") == "Monetary (revenue, $)"
+    assert plots.metric_label("frequency", frequency_unit="invoice lines") == "Frequency (invoice lines)"
+    assert plots.metric_label("recency") == "Recency (days since last order)"
+    assert plots.metric_label("basket_size") == "Basket size"
+
+
+# --- inputs shaped like the real ones ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cleaned() -> cleaning.CleaningResult:
+    """Six raw lines: one cancellation, one zero price, one without customer, three kept."""
+    raw = pd.DataFrame(
+        {
+            "invoice_id": ["1", "C2", "3", "4", "5", "6"],
+            "stock_code": ["A", "A", "B", "POST", "C", "A"],
+            "description": ["MUG", "MUG", "BAG", "POSTAGE", "LAMP", "MUG"],
+            "quantity": [2, -1, 1, 1, 3, 1],
+            "invoice_date": pd.to_datetime(
+                [
+                    "2011-01-03 09:00",
+                    "2011-01-04 09:00",
+                    "2011-02-01 10:00",
+                    "2011-02-02 10:00",
+                    "2011-03-01 11:00",
+                    "2011-03-02 12:00",
+                ]
+            ),
+            "unit_price": [5.0, 5.0, 0.0, 18.0, 4.0, 5.0],
+            "customer_id": ["c1", "c1", "c2", "c2", None, "c3"],
+            "country": ["United Kingdom"] * 4 + ["France"] * 2,
+        }
+    )
+    raw["revenue"] = raw["quantity"] * raw["unit_price"]
+    non_product = reference.load_non_product_codes(REFERENCE / "non_product_stock_codes.csv")
+    flagged = reference.load_flagged_descriptions(REFERENCE / "flagged_descriptions.csv")
+    return cleaning.clean_transactions(raw, CleaningConfig(), non_product, flagged)
+
+
+@pytest.fixture(scope="module")
+def clean() -> pd.DataFrame:
+    """40 customers, 4 months, deterministic."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for c in range(40):
+        for i in range(int(rng.integers(1, 6))):
+            day = pd.Timestamp("2011-01-01") + pd.Timedelta(days=int(rng.integers(0, 120)))
+            rows.append(
+                {
+                    "invoice_id": f"{c:03d}{i}",
+                    "invoice_date": day,
+                    "customer_id": f"c{c:03d}",
+                    "country": ["United Kingdom", "France", "Germany"][c % 3],
+                    "revenue": float(rng.integers(5, 2000)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def customers(clean) -> pd.DataFrame:
+    return metrics.customer_metrics(clean, RFMConfig())
+
+
+@pytest.fixture(scope="module")
+def scored(customers):
+    return scoring.score_rfm(customers, RFMConfig())
+
+
+@pytest.fixture(scope="module")
+def segmented(scored) -> pd.DataFrame:
+    segment_table = reference.load_segment_table(REFERENCE / "rfm_segments.csv")
+    groups = reference.load_segment_groups(
+        REFERENCE / "segment_groups.csv", segment_table["segment"].unique()
+    )
+    return segments.assign_segments(scored[0], segment_table, groups)
+
+
+@pytest.fixture(scope="module")
+def clustered(customers):
+    X, _ = clustering.prepare_features(customers, FEATURES, True)
+    labels, centroids = clustering.fit_clusters(X, 3, 42, 2, FEATURES)
+    names = clustering.name_clusters(pd.DataFrame(centroids, columns=FEATURES))
+    profile = clustering.cluster_profile(customers, labels, FEATURES, names)
+    table = customers.assign(cluster=labels, cluster_name=pd.Categorical.from_codes(labels - 1, names))
+    return X, profile, table, names
+
+
+# --- checks ----------------------------------------------------------------------------
+
+
+def _text(label) -> str:
+    return label.get_text().strip() if hasattr(label, "get_text") else str(label).strip()
+
+
+def check_figure(fig, axes=None, xlabel: bool = True, ylabel: bool = True) -> list:
+    """The figure has a title (axes or suptitle) and its axes have x and y labels."""
+    assert isinstance(fig, Figure)
+    axes = fig.axes if axes is None else axes
+    assert axes, "figure without axes"
+    suptitle = fig._suptitle.get_text().strip() if fig._suptitle is not None else ""
+    for ax in axes:
+        assert ax.get_title().strip() or suptitle, "no title"
+        if xlabel:
+            assert ax.get_xlabel().strip(), f"no x label on {ax.get_title()!r}"
+        if ylabel:
+            assert ax.get_ylabel().strip(), f"no y label on {ax.get_title()!r}"
+    return axes
+
+
+def category_ticks(axis) -> list[str]:
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+# --- cleaning charts -------------------------------------------------------------------
+
+
+def test_cleaning_waterfall(cleaned):
+    ledger = cleaned.ledger
+    fig = plots.cleaning_waterfall(ledger)
+    axes = check_figure(fig)
+    assert len(axes) == 2
+    assert axes[0].get_ylabel() == "Rows"
+    assert axes[1].get_ylabel() == "Revenue (£)"
+    applied = ledger[ledger["step"].eq("raw") | ledger["applied"]]
+    # raw, each applied rule, clean
+    assert len(axes[0].patches) == len(applied) + 1
+    assert category_ticks(axes[0].xaxis)[0] == "raw"
+    assert category_ticks(axes[0].xaxis)[-1] == "clean"
+
+
+def _raw_with_gaps() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"invoice_id": ["1", "2", "3"], "customer_id": ["a", None, "c"], "description": [None, "x", "y"]}
+    )
+
+
+def test_missing_matrix_title_and_columns():
+    fig = plots.missing_matrix(_raw_with_gaps())
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert "Missing values by column" in ax.get_title()
+    assert "all 3 rows;" in ax.get_title()
+    assert category_ticks(ax.xaxis) == ["invoice_id", "customer_id", "description"]
+
+
+def test_missing_matrix_axes_are_labelled():
+    check_figure(plots.missing_matrix(_raw_with_gaps()))
+
+
+def test_share_bars_months_in_order():
+    by_month = pd.DataFrame({"month": ["2011-01", "2011-02", "2011-03"], "share_missing": [0.1, 0.3, 0.2]})
+    fig = plots.share_bars(by_month, "month", "share_missing", "Missing by month", "Rows", sort=False)
+    (ax,) = check_figure(fig, ylabel=False)
+    # table order top to bottom: barh draws the first category at the bottom
+    assert category_ticks(ax.yaxis) == ["2011-03", "2011-02", "2011-01"]
+    assert [t.get_text() for t in ax.texts] == ["20.0%", "30.0%", "10.0%"]  # 2011-03, -02, -01 bottom to top
+    assert ax.get_title() == "Missing by month"
+
+
+def test_share_bars_top_n():
+    table = pd.DataFrame({"country": list("ABCD"), "share_missing": [0.1, 0.4, 0.2, 0.3]})
+    fig = plots.share_bars(table, "country", "share_missing", "By country", "Rows", top_n=2)
+    (ax,) = check_figure(fig, ylabel=False)
+    assert category_ticks(ax.yaxis) == ["D", "B"]  # the two largest, largest on top
+
+
+# --- EDA charts ------------------------------------------------------------------------
+
+
+def test_monthly_revenue_orders(clean):
+    fig = plots.monthly_revenue_orders(eda.monthly(clean))
+    axes = fig.axes
+    assert len(axes) == 2  # revenue bars and a twin axis for orders, sharing the title and x axis
+    check_figure(fig, axes=axes[:1])
+    assert axes[1].get_ylabel().strip()
+    assert axes[0].get_ylabel() == "Revenue (£)"
+    assert axes[1].get_ylabel() == "Orders (distinct invoices)"
+
+
+def test_top_bars_money_and_counts(clean):
+    countries = eda.by_country(clean)
+    fig = plots.top_bars(countries, "country", "revenue", "Revenue by country", "Revenue (£)", currency="£")
+    (ax,) = check_figure(fig, ylabel=False)
+    assert set(category_ticks(ax.yaxis)) == {"United Kingdom", "France", "Germany"}
+    per_customer = eda.orders_per_customer(clean)
+    fig = plots.top_bars(per_customer, "orders", "customers", "Orders per customer", "Customers", sort=False)
+    (ax,) = check_figure(fig, ylabel=False)
+    assert category_ticks(ax.yaxis)[-1] == "1"  # first row on top
+
+
+@pytest.mark.parametrize("log_x", [False, True])
+def test_distribution(clean, log_x):
+    orders = eda.orders(clean)
+    fig = plots.distribution(orders["revenue"], "Order value", "Order value (£)", log_x=log_x)
+    (ax,) = check_figure(fig)
+    assert ax.get_ylabel() == "Count"
+    assert "99% quantile" in ax.get_title()
+
+
+# --- RFM charts ------------------------------------------------------------------------
+
+
+def test_metric_boxplots(customers):
+    _, report = metrics.apply_outlier_policy(customers, RFMConfig(outliers="trim"))
+    for thresholds in (None, report):
+        fig = plots.metric_boxplots(customers, thresholds)
+        axes = check_figure(fig, ylabel=False)  # one box per panel: the value axis is x
+        assert len(axes) == 3
+        assert fig._suptitle.get_text()
+        assert axes[2].get_xlabel().startswith("Monetary (revenue, £)")
+
+
+def test_score_shares(scored):
+    fig = plots.score_shares(scored[1])
+    (ax,) = check_figure(fig)
+    assert ax.get_ylabel() == "Share of customers"
+
+
+@pytest.mark.parametrize("by", ["segment", "group"])
+def test_segment_sizes(segmented, by):
+    summary = segments.segment_summary(segmented, by=by)
+    fig = plots.segment_sizes(summary, category=by)
+    (ax,) = check_figure(fig, ylabel=False)
+    assert ax.get_title() == f"Customers per {by}"
+    assert len(category_ticks(ax.yaxis)) == len(summary)
+
+
+# --- clustering charts -----------------------------------------------------------------
+
+
+def test_elbow(clustered):
+    X = clustered[0]
+    table = clustering.elbow_table(X, 4, 42, 2, 100)
+    fig = plots.elbow(table, 3)
+    axes = fig.axes
+    assert len(axes) == 2  # inertia and a twin axis for silhouette, sharing the title and x axis
+    check_figure(fig, axes=axes[:1])
+    assert axes[1].get_ylabel() == "Silhouette score"
+    assert "chosen k = 3" in axes[0].get_title()
+
+
+def test_cluster_medians(clustered):
+    profile = clustered[1]
+    fig = plots.cluster_medians(profile, FEATURES)
+    axes = check_figure(fig, xlabel=False)  # clusters are named on the x ticks
+    assert len(axes) == 3
+    for ax in axes:
+        assert category_ticks(ax.xaxis) == profile["cluster_name"].tolist()
+
+
+def test_cluster_boxplots(clustered):
+    _, _, table, names = clustered
+    fig = plots.cluster_boxplots(table, FEATURES, names)
+    axes = check_figure(fig, xlabel=False)  # clusters are named on the x ticks
+    for ax in axes:
+        assert category_ticks(ax.xaxis) == list(names)
+
+
+def test_heatmap_of_a_crosstab(segmented, clustered):
+    table = clustered[2].merge(segmented[["customer_id", "segment"]], on="customer_id")
+    crosstab = segments.segment_crosstab(table, "cluster_name", normalize="columns")
+    fig = plots.heatmap(crosstab, "Segments by cluster", "Cluster", "RFM segment")
+    (ax,) = check_figure(fig)
+    assert ax.get_xlabel() == "Cluster"
+    assert ax.get_ylabel() == "RFM segment"
+
+
+# --- insights charts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("by", ["segment", "group"])
+def test_contribution(segmented, by):
+    summary = segments.segment_summary(segmented, by=by)
+    fig = plots.contribution(summary, category=by)
+    (ax,) = check_figure(fig, ylabel=False)
+    assert ax.get_xlabel() == "Share of total"
+
+
+@pytest.mark.parametrize("metric", ["recency", "frequency", "monetary"])
+def test_segment_metric(segmented, metric):
+    summary = segments.segment_summary(segmented)
+    fig = plots.segment_metric(summary, metric, f"Segments by {metric}")
+    (ax,) = check_figure(fig, ylabel=False)
+    assert ax.get_xlabel().startswith("Median ")
+    # empty segments have no median and no bar
+    assert len(category_ticks(ax.yaxis)) == summary[f"{metric}_median"].notna().sum()
+
+
+def test_monthly_trend(clean):
+    trend = metrics.monthly_rfm_trend(clean, RFMConfig())
+    fig = plots.monthly_trend(trend)
+    axes = fig.axes
+    assert len(axes) == 4
+    check_figure(fig, axes=axes[:1], xlabel=False)
+    for ax in axes:
+        assert ax.get_ylabel().strip()
+    assert axes[-1].get_xlabel() == "Month"  # shared x axis: labelled once, at the bottom
+
+
+def test_stacked_shares_of_cohorts(segmented):
+    by_cohort = segments.segment_crosstab(segmented, segments.COHORT, normalize="columns").T
+    fig = plots.stacked_shares(by_cohort, "Segment of each cohort", "Month of first order")
+    (ax,) = check_figure(fig)
+    assert category_ticks(ax.xaxis)[0] == by_cohort.index[0].strftime("%b %Y")
