@@ -85,13 +85,14 @@ def top_products(clean: pd.DataFrame, n: int = 10) -> pd.DataFrame:
             .set_index("stock_code")["description"]
         )
     else:
-        labels = pd.Series(dtype="str")
+        labels = None
     aggregations = {"revenue": ("revenue", "sum"), "orders": ("invoice_id", "nunique")}
     if "quantity" in clean:
         aggregations["units"] = ("quantity", "sum")
     table = clean.groupby("stock_code").agg(**aggregations)
     table = table.sort_values(["revenue"], ascending=False).head(n).reset_index()
-    table.insert(1, "product", table["stock_code"].map(labels).fillna(table["stock_code"]))
+    codes = table["stock_code"]
+    table.insert(1, "product", codes if labels is None else codes.map(labels).fillna(codes))
     return table
 
 
