@@ -99,16 +99,27 @@ def describe_code_mismatch(mismatch: pd.DataFrame) -> str:
 # --- EDA ------------------------------------------------------------------------------
 
 
-def describe_monthly(monthly_table: pd.DataFrame, currency: str = "£") -> str:
-    """Best and worst month; a last month that is only partly covered is named as such."""
+def describe_monthly(
+    monthly_table: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, currency: str = "£"
+) -> str:
+    """Best and worst month, and the first or last month if the data covers it only in part."""
     best = monthly_table.loc[monthly_table["revenue"].idxmax()]
     worst = monthly_table.loc[monthly_table["revenue"].idxmin()]
-    return (
+    text = (
         f"Revenue peaks in **{best['month']:%B %Y}** ({money(best['revenue'], currency)}, "
         f"{best['orders']:,} orders) and is lowest in **{worst['month']:%B %Y}** "
-        f"({money(worst['revenue'], currency)}). A first or last month that the data covers only "
-        "in part looks low for that reason alone."
+        f"({money(worst['revenue'], currency)})."
     )
+    partial = []
+    if first.day > 1:
+        partial.append(f"{first:%B %Y} starts on {first:%d %b}")
+    if last.day < last.days_in_month:
+        partial.append(f"{last:%B %Y} ends on {last:%d %b}")
+    if partial:
+        text += (
+            f" The data covers part of a month only ({'; '.join(partial)}): compare such months with care."
+        )
+    return text
 
 
 def describe_countries(countries: pd.DataFrame) -> str:
@@ -218,11 +229,24 @@ def describe_clusters(profile: pd.DataFrame, crosstab: pd.DataFrame, currency: s
 
 
 def headline(
-    group_summary: pd.DataFrame, segment_summary: pd.DataFrame, playbook: pd.DataFrame, currency: str = "£"
+    group_summary: pd.DataFrame,
+    segment_summary: pd.DataFrame,
+    playbook: pd.DataFrame,
+    currency: str = "£",
+    unscored: int = 0,
 ) -> str:
-    """The report's key messages: one per segment group, ordered by the playbook's priority."""
+    """The report's key messages: one per segment group, ordered by the playbook's priority.
+
+    ``unscored``: customers an outlier policy kept out of the segments (said up front, since
+    the shares below are of the scored customers only).
+    """
     table = group_summary.merge(playbook, on="group").sort_values("priority")
     lines = ["**Key messages**", ""]
+    if unscored:
+        lines.append(
+            f"- **{unscored:,} customers are not in any segment**: the outlier policy removed them before "
+            "scoring (see report 3). The shares below are of the scored customers."
+        )
     for row in table.itertuples(index=False):
         lines.append(
             f"- **{row.goal}: {row.group}** — {row.customers:,} customers ({_pct(row.customer_share)}) "

@@ -275,7 +275,7 @@ def score_shares(bins: pd.DataFrame) -> Figure:
     ax.set_title("Share of customers per score (ties share a score, so shares can differ from 20 %)")
     ax.set_xlabel("Score (5 = best)")
     ax.set_ylabel("Share of customers")
-    ax.legend(title="")
+    ax.legend(title="", ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     return _finish(fig)
 
 

@@ -148,9 +148,16 @@ def test_describe_monthly_best_and_worst():
             "customers": [1, 2, 3],
         }
     )
-    text = narrative.describe_monthly(monthly)
+    # data from 1 Jan to 31 Mar 23:00: whole months, no warning
+    text = narrative.describe_monthly(
+        monthly, pd.Timestamp("2011-01-01 08:00"), pd.Timestamp("2011-03-31 23:00")
+    )
     assert "Revenue peaks in **March 2011** (£12.3k, 1,500 orders)" in text
     assert "lowest in **February 2011** (£25)" in text
+    assert "part of a month" not in text
+    # data from 5 Jan to 9 Mar: both ends are partial months, and the text names them
+    text = narrative.describe_monthly(monthly, pd.Timestamp("2011-01-05"), pd.Timestamp("2011-03-09 12:50"))
+    assert "January 2011 starts on 05 Jan; March 2011 ends on 09 Mar" in text
 
 
 def test_describe_countries():
@@ -310,6 +317,9 @@ def test_headline_orders_groups_by_playbook_priority(playbook):
         "(£12.3k); median last order 250 days ago.",
     ]
     assert lines[5] == "- The largest revenue segment is **Champions**: 10% of customers, 70% of revenue."
+    # customers removed by an outlier policy are announced first
+    lines = narrative.headline(group_summary, segment_summary, playbook, unscored=537).splitlines()
+    assert lines[2].startswith("- **537 customers are not in any segment**")
 
 
 def test_describe_trend():
