@@ -141,6 +141,11 @@ class RFMConfig(_Strict):
     fails; ``qcut``: pandas ``qcut`` edges as in the document (falls back to ``rank`` for a
     metric whose edges repeat, and says so)."""
 
+    @property
+    def frequency_unit(self) -> str:
+        """What one unit of frequency is, in the reports' words."""
+        return "orders" if self.frequency == "invoices" else "invoice lines"
+
     @model_validator(mode="after")
     def _segment_table_needs_quintiles(self) -> RFMConfig:
         if self.n_bins != 5:

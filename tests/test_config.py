@@ -246,3 +246,8 @@ def test_absolute_input_path_is_kept(tmp_path):
     target = tmp_path / "x.csv"
     cfg = RunConfig.model_validate({"input": {"path": str(target)}})
     assert cfg.input_path == target
+
+
+def test_frequency_unit_follows_the_frequency_definition():
+    assert RFMConfig().frequency_unit == "orders"
+    assert RFMConfig(frequency="lines").frequency_unit == "invoice lines"
