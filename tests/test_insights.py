@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GROUPS
 
 from rfm_helpers import insights
 from rfm_helpers.insights import LEVELS, level
@@ -22,20 +23,7 @@ SEGMENTS = [
     "Hibernating Customers",
     "Lost Customers",
 ]
-GROUPS = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
 EXCLUDED = "not scored: above the 95% quantile of R, F or M (rfm.outliers: trim)"
-
-
-@pytest.fixture
-def playbook() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "group": GROUPS,
-            "priority": [1, 2, 3, 4],
-            "goal": ["Retain and grow", "Win back", "Nurture", "Reactivate cheaply or let go"],
-            "recommendation": ["upsell", "re-engage", "onboard", "cheap offers"],
-        }
-    )
 
 
 # --- level -----------------------------------------------------------------------------

@@ -12,20 +12,6 @@ import pytest
 from rfm_helpers import narrative
 from rfm_helpers.config import ClusteringConfig, RFMConfig
 
-GROUPS = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
-
-
-@pytest.fixture
-def playbook() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "group": GROUPS,
-            "priority": [1, 2, 3, 4],
-            "goal": ["Retain and grow", "Win back", "Nurture", "Reactivate cheaply or let go"],
-            "recommendation": ["a", "b", "c", "d"],
-        }
-    )
-
 
 @pytest.mark.parametrize(
     ("value", "expected"), [(0, "0%"), (0.004, "0.4%"), (0.0099, "1.0%"), (0.01, "1%"), (0.256, "26%")]

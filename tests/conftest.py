@@ -1,0 +1,22 @@
+"""Fixtures shared by several test modules."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+GROUPS = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
+"""The first source document's four segment groups, in the order reports show them."""
+
+
+@pytest.fixture
+def playbook() -> pd.DataFrame:
+    """A group playbook shaped like data/reference/group_playbook.csv."""
+    return pd.DataFrame(
+        {
+            "group": GROUPS,
+            "priority": [1, 2, 3, 4],
+            "goal": ["Retain and grow", "Win back", "Nurture", "Reactivate cheaply or let go"],
+            "recommendation": ["upsell", "re-engage", "onboard", "cheap offers"],
+        }
+    )
