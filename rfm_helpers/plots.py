@@ -4,7 +4,8 @@ title, labelled axes and units, so every chart in every report reads the same wa
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -78,6 +79,30 @@ def _label_bars(ax: plt.Axes, labels: Sequence[str], horizontal: bool = True) ->
         ax.set_ylim(top=ax.get_ylim()[1] * 1.12)
 
 
+def _hbars(
+    data: pd.DataFrame,
+    category: str,
+    value: str,
+    labels: Sequence[str],
+    title: str,
+    xlabel: str,
+    value_axis: Callable[[mpl.axis.Axis], None],
+) -> Figure:
+    """Horizontal bars, bottom row of ``data`` at the bottom, each bar labelled."""
+    fig, ax = plt.subplots(figsize=(10, max(3, 0.4 * len(data) + 1)))
+    ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
+    _label_bars(ax, labels)
+    value_axis(ax.xaxis)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    return _finish(fig)
+
+
+def _percent_axis(axis: mpl.axis.Axis) -> None:
+    axis.set_major_formatter(PercentFormatter(1.0))
+
+
 # --- cleaning -------------------------------------------------------------------------
 
 
@@ -137,14 +162,7 @@ def share_bars(
     """Horizontal bars of a share (0..1) labelled in %: the ``top_n`` largest first, or all rows
     in the table's order (top to bottom) when not ``sort`` (e.g. months)."""
     data = table.nlargest(top_n, value).sort_values(value) if sort else table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(10, max(3, 0.35 * len(data) + 1)))
-    ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
-    _label_bars(ax, [f"{v:.1%}" for v in data[value]])
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("")
-    return _finish(fig)
+    return _hbars(data, category, value, [f"{v:.1%}" for v in data[value]], title, xlabel, _percent_axis)
 
 
 # --- EDA ------------------------------------------------------------------------------
@@ -181,15 +199,9 @@ def top_bars(
 ) -> Figure:
     """Horizontal bars with value labels: largest on top, or in the table's order if not ``sort``."""
     data = table.sort_values(value) if sort else table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(10, max(3, 0.38 * len(data) + 1)))
-    ax.barh(data[category].astype(str), data[value], color=sns.color_palette(PALETTE, len(data)))
     labels = [money(v, currency) if currency else f"{v:,.0f}" for v in data[value]]
-    _label_bars(ax, labels)
-    (money_axis(ax.xaxis, currency) if currency else count_axis(ax.xaxis))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("")
-    return _finish(fig)
+    value_axis = partial(money_axis, currency=currency) if currency else count_axis
+    return _hbars(data, category, value, labels, title, xlabel, value_axis)
 
 
 def distribution(
@@ -282,16 +294,8 @@ def score_shares(bins: pd.DataFrame) -> Figure:
 def segment_sizes(summary: pd.DataFrame, category: str = "segment") -> Figure:
     """Customers per segment, largest first."""
     data = summary.sort_values("customers")
-    fig, ax = plt.subplots(figsize=(10, max(3, 0.42 * len(data) + 1)))
-    ax.barh(data[category].astype(str), data["customers"], color=sns.color_palette(PALETTE, len(data)))
-    _label_bars(
-        ax, [f"{c:,} ({s:.0%})" for c, s in zip(data["customers"], data["customer_share"], strict=True)]
-    )
-    count_axis(ax.xaxis)
-    ax.set_title(f"Customers per {category}")
-    ax.set_xlabel("Customers")
-    ax.set_ylabel("")
-    return _finish(fig)
+    labels = [f"{c:,} ({s:.0%})" for c, s in zip(data["customers"], data["customer_share"], strict=True)]
+    return _hbars(data, category, "customers", labels, f"Customers per {category}", "Customers", count_axis)
 
 
 # --- clustering -----------------------------------------------------------------------
@@ -430,15 +434,11 @@ def segment_metric(
     column = f"{metric}_median"
     ascending = metric != "recency"  # best on top: lowest recency, highest F and M
     data = summary.dropna(subset=[column]).sort_values(column, ascending=ascending)
-    fig, ax = plt.subplots(figsize=(10, max(3, 0.42 * len(data) + 1)))
-    ax.barh(data[category].astype(str), data[column], color=sns.color_palette(PALETTE, len(data)))
     is_money = metric == "monetary"
-    _label_bars(ax, [money(v, currency) if is_money else f"{v:,.0f}" for v in data[column]])
-    (money_axis(ax.xaxis, currency) if is_money else count_axis(ax.xaxis))
-    ax.set_title(title)
-    ax.set_xlabel("Median " + metric_label(metric, currency, frequency_unit).lower())
-    ax.set_ylabel("")
-    return _finish(fig)
+    labels = [money(v, currency) if is_money else f"{v:,.0f}" for v in data[column]]
+    xlabel = "Median " + metric_label(metric, currency, frequency_unit).lower()
+    value_axis = partial(money_axis, currency=currency) if is_money else count_axis
+    return _hbars(data, category, column, labels, title, xlabel, value_axis)
 
 
 def monthly_trend(trend: pd.DataFrame, currency: str = "£", frequency_unit: str = "orders") -> Figure:
