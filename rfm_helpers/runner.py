@@ -235,10 +235,18 @@ def run(params_file: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: 
         print(f"No notebooks matching {STEP_GLOB} in {notebooks_dir}", file=sys.stderr)
         return 2
 
+    if not cfg.input_path.is_file():
+        # Checked here so the analyst learns it in a second, not after a kernel has started.
+        print(
+            f"Input file not found: {cfg.input_path}. Check input.path in {display_path(params_path)}.",
+            file=sys.stderr,
+        )
+        return 2
+
     reports_root = reports_dir()
     published = reports_root / cfg.run_name
     _remove_stale_staging(reports_root, cfg.run_name)
-    input_sha256 = sha256_file(cfg.input_path) if cfg.input_path.is_file() else "missing"
+    input_sha256 = sha256_file(cfg.input_path)
     fingerprint = run_fingerprint(cfg, input_sha256, steps)
     if not force and _is_up_to_date(published, fingerprint):
         print(

@@ -236,3 +236,15 @@ def test_bad_params_exit_2_and_write_nothing(
     assert runner.main(["--params", str(params)]) == 2
     assert "n_binz" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_missing_input_exit_2_before_any_notebook_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    params = tmp_path / "missing.yaml"
+    params.write_text(f"run_name: missing\ninput:\n  path: {tmp_path / 'nope.parquet'}\n")
+    assert runner.main(["--params", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert f"Input file not found: {tmp_path / 'nope.parquet'}" in err and "input.path" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["missing.yaml"]  # no kernel, no build folder
