@@ -5,6 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+SEGMENTS = [
+    "Champions",
+    "Loyal",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About To Sleep",
+    "At Risk",
+    "Cannot Lose Them",
+    "Hibernating Customers",
+    "Lost Customers",
+]
+"""The first source document's 11 segments, in its order (typed here, independently of the
+shipped reference table, so the tests check that table rather than echo it)."""
 GROUPS = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
 """The first source document's four segment groups, in the order reports show them."""
 

@@ -5,24 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GROUPS
+from conftest import GROUPS, SEGMENTS
 
 from rfm_helpers import insights
 from rfm_helpers.insights import LEVELS, level
 
-SEGMENTS = [
-    "Champions",
-    "Loyal",
-    "Potential Loyalist",
-    "New Customers",
-    "Promising",
-    "Need Attention",
-    "About To Sleep",
-    "At Risk",
-    "Cannot Lose Them",
-    "Hibernating Customers",
-    "Lost Customers",
-]
 EXCLUDED = "not scored: above the 95% quantile of R, F or M (rfm.outliers: trim)"
 
 

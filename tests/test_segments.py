@@ -7,25 +7,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GROUPS, SEGMENTS
 
 from rfm_helpers.paths import PROJECT_ROOT
 from rfm_helpers.segments import COHORT, assign_segments, segment_crosstab, segment_summary
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
-DOCUMENT_SEGMENTS = [
-    "Champions",
-    "Loyal",
-    "Potential Loyalist",
-    "New Customers",
-    "Promising",
-    "Need Attention",
-    "About To Sleep",
-    "At Risk",
-    "Cannot Lose Them",
-    "Hibernating Customers",
-    "Lost Customers",
-]
-DOCUMENT_GROUPS = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +52,17 @@ def test_assign_segments(scored, segment_table, segment_groups):
     out = assign_segments(scored, segment_table, segment_groups)
     assert out["segment"].tolist() == ["Champions", "Lost Customers", "New Customers", "Cannot Lose Them"]
     assert out["group"].tolist() == ["Loyal & High-Value", "Inactive & Lost", "New & Potential", "High-Risk"]
-    assert out["segment"].cat.ordered and out["segment"].cat.categories.tolist() == DOCUMENT_SEGMENTS
-    assert out["group"].cat.ordered and out["group"].cat.categories.tolist() == DOCUMENT_GROUPS
+    assert out["segment"].cat.ordered and out["segment"].cat.categories.tolist() == SEGMENTS
+    assert out["group"].cat.ordered and out["group"].cat.categories.tolist() == GROUPS
     assert "segment" not in scored.columns
 
 
 def test_categorical_order_wins_over_row_order(scored, segment_table, segment_groups):
     by_code = segment_table.sort_values("rfm_code").assign(
-        segment=lambda t: pd.Categorical(t["segment"], categories=DOCUMENT_SEGMENTS)
+        segment=lambda t: pd.Categorical(t["segment"], categories=SEGMENTS)
     )
     out = assign_segments(scored, by_code, segment_groups)
-    assert out["segment"].cat.categories.tolist() == DOCUMENT_SEGMENTS
+    assert out["segment"].cat.categories.tolist() == SEGMENTS
 
 
 def test_missing_code_raises_naming_it(scored, segment_table, segment_groups):
@@ -95,12 +82,12 @@ def test_with_the_validated_loader(scored, segment_groups):
     table = reference.load_segment_table(REFERENCE / "rfm_segments.csv")
     out = assign_segments(scored, table, segment_groups)
     assert out["segment"].tolist() == ["Champions", "Lost Customers", "New Customers", "Cannot Lose Them"]
-    assert out["group"].cat.categories.tolist() == DOCUMENT_GROUPS
+    assert out["group"].cat.categories.tolist() == GROUPS
 
 
 def test_segment_summary(scored, segment_table, segment_groups):
     summary = segment_summary(assign_segments(scored, segment_table, segment_groups))
-    assert summary["segment"].tolist() == DOCUMENT_SEGMENTS  # every segment, in order
+    assert summary["segment"].tolist() == SEGMENTS  # every segment, in order
     assert summary.columns.tolist() == [
         "segment", "customers", "customer_share", "revenue", "revenue_share",
         "recency_median", "frequency_median", "monetary_median",
@@ -122,7 +109,7 @@ def test_segment_summary(scored, segment_table, segment_groups):
 
 def test_group_summary(scored, segment_table, segment_groups):
     summary = segment_summary(assign_segments(scored, segment_table, segment_groups), by="group")
-    assert summary["group"].tolist() == DOCUMENT_GROUPS
+    assert summary["group"].tolist() == GROUPS
     assert summary["customers"].tolist() == [1, 1, 1, 1]
     assert summary["revenue"].tolist() == [100.0, 60.0, 30.0, 10.0]
 
@@ -130,7 +117,7 @@ def test_group_summary(scored, segment_table, segment_groups):
 def test_crosstab_by_country(scored, segment_table, segment_groups):
     seg = assign_segments(scored, segment_table, segment_groups)
     counts = segment_crosstab(seg, "country", normalize=False)
-    assert counts.index.tolist() == DOCUMENT_SEGMENTS
+    assert counts.index.tolist() == SEGMENTS
     assert counts.loc["Champions", "France"] == 1 and counts.loc["Loyal"].sum() == 0
     shares = segment_crosstab(seg, "country")  # each country's customers across segments
     assert shares.sum().tolist() == pytest.approx([1, 1])
