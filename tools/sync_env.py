@@ -21,7 +21,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 ENVIRONMENT = ROOT / "environment.yml"
 ENV_NAME = "rfm-segmentation"
 PYTHON = "3.11"
-PIP_ONLY = frozenset({"python-calamine", "nbstripout"})
+PIP_ONLY = frozenset({"python-calamine", "nbstripout", "duckdb", "psycopg-binary"})
 """Installed by pip inside the conda env: their conda-forge builds may lag the PyPI pins."""
 EXACT_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([A-Za-z0-9.+!]+)\s*$")
 HEADER = (
