@@ -21,7 +21,7 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 NBSTRIPOUT := $(VENV)/bin/nbstripout --keep-id
 ALL_PARAMS := $(filter-out params/test_%.yaml,$(wildcard params/*.yaml))
 
-.PHONY: help env report reports-all test golden lint format strip lock lab clean
+.PHONY: help env system-deps report reports-all test golden lint format strip lock lab clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PARAMS=params/<file>.yaml] [FORCE=1]"
@@ -44,6 +44,9 @@ $(STAMP): requirements.lock pyproject.toml
 	fi
 	@touch $@
 
+system-deps: ## Install the Debian packages the tests need (tools/system_packages.txt), if missing
+	@bash tools/install_system_packages.sh
+
 report: $(STAMP) ## Run the notebooks and publish reports/ (PARAMS=..., FORCE=1 to rerun)
 	$(PY) -m rfm_helpers.runner --params $(PARAMS) $(RUNNER_FLAGS)
 
@@ -55,7 +58,7 @@ reports-all: $(STAMP) ## Run every params/*.yaml except params/test_*.yaml
 	done; \
 	if [ -n "$$failed" ]; then echo "Failed:$$failed"; exit 1; fi
 
-test: $(STAMP) ## Lint, check notebooks are stripped, run pytest, then nbval on tests/nbval
+test: $(STAMP) system-deps ## Lint, check notebooks are stripped, run pytest, then nbval on tests/nbval
 	$(PY) -m ruff check .
 	@if [ -n "$(NOTEBOOKS)" ]; then \
 		echo "$(NBSTRIPOUT) --verify notebooks/*.ipynb"; \
