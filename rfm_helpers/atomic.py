@@ -11,8 +11,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the runner imports this module; pandas would cost it a second
+    import pandas as pd
 
 
 @contextlib.contextmanager

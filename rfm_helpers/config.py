@@ -8,8 +8,10 @@ never silently falls back to a default.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -178,18 +180,117 @@ class ReportConfig(_Strict):
     """How many countries / products / segments to show in "top" charts."""
 
 
+class EngineConfig(_Strict):
+    """Which engine cleans the transactions and builds the customer table (rfm_helpers.outofcore)."""
+
+    engine: Literal["auto", "pandas", "duckdb"] = "auto"
+    """``duckdb`` runs the same rules in SQL, out of core, over parquet files, folders or globs;
+    ``auto`` picks it for a parquet input of more than ``auto_min_rows`` rows."""
+    auto_min_rows: int = Field(5_000_000, ge=0)
+    """pandas holds ~10x the parquet size in memory; above ~5M rows DuckDB is faster and bounded."""
+    memory_limit: str = "8GB"
+    """DuckDB's memory limit; beyond it, DuckDB spills to ``temp_directory``."""
+    temp_directory: Path | None = None
+    """Spill folder (needs ~the input's size free); ``null`` = a fresh folder under the OS temp dir."""
+    threads: int | None = Field(None, ge=1)
+    """DuckDB worker threads; ``null`` = one per core."""
+
+
+class AccountsSource(_Strict):
+    """Account-level RFM extracted with SQL from a messaging platform's database (omnichannel).
+
+    Replaces ``input`` (transactions) for the omnichannel parameter sets; see
+    ``rfm_helpers/accounts.py`` for what each option does to the extraction.
+    """
+
+    engine: Literal["duckdb", "postgres"] = "duckdb"
+    duckdb_path: Path = Path("data/synthetic/omnichannel.duckdb")
+    """DuckDB database file (opened read-only)."""
+    synthetic_accounts: int | None = Field(3000, ge=20)
+    """Build ``duckdb_path`` with the seeded generator (this many accounts) when it is missing or
+    was built with other settings; ``null`` = the file is supplied and never rebuilt."""
+    synthetic_seed: int = 20241216
+    postgres_url: str | None = None
+    """``postgresql://user@host:port/db`` without a password (use ~/.pgpass or the env var)."""
+    postgres_url_env: str = "RFM_ACCOUNTS_DATABASE_URL"
+    """Environment variable holding the URL (it may contain a password); wins over postgres_url."""
+    sql_dir: Path = Path("sql/omnichannel")
+    prices: Path = Path("data/reference/omnichannel_prices.csv")
+    timezone: str = "Asia/Jakarta"
+    """Time zone of the platform: timestamps are stored in UTC and shown, bucketed and windowed here."""
+    window_start: dt.date = dt.date(2024, 1, 1)
+    """First local day of the analysis window."""
+    window_end: dt.date = dt.date(2024, 12, 1)
+    """First local day after the window (half-open: [window_start, window_end))."""
+    as_of: dt.date = dt.date(2024, 12, 1)
+    """Recency is counted in days from this date (never "today")."""
+    channels: list[Literal["wa", "sms", "email", "call"]] = Field(
+        default_factory=lambda: ["wa", "sms", "email", "call"], min_length=1
+    )
+    """Channels whose campaigns count for recency and frequency_broadcast."""
+    charged_wa_categories: list[Literal["marketing", "utility", "service", "authentication"]] = Field(
+        default_factory=lambda: ["marketing", "utility", "service", "authentication"]
+    )
+    """WhatsApp categories counted in frequency_charged and monetary (the document: marketing, utility)."""
+    method: Literal["corrected", "document"] = "corrected"
+    """``document`` reproduces the source document's queries and merges to compare with."""
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value and (urlsplit(value).password or "password" in parse_qs(urlsplit(value).query)):
+            raise ValueError(
+                "accounts.postgres_url contains a password: never commit one. Put the password in "
+                "~/.pgpass, or the whole URL in the environment variable named by postgres_url_env"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"accounts.timezone: unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> AccountsSource:
+        if self.window_start >= self.window_end:
+            raise ValueError("accounts.window_end must be after window_start (the window is half-open)")
+        if self.as_of < self.window_end:
+            raise ValueError(
+                "accounts.as_of must be on or after window_end, so that recency is never negative"
+            )
+        return self
+
+
 class RunConfig(_Strict):
     """One run of the pipeline: a params file."""
 
     run_name: str = "online_retail"
     """Folder name of this run's products and reports (letters, digits, ``_`` and ``-``)."""
     description: str = ""
-    input: InputConfig = InputConfig()
+    input: InputConfig | None = None
+    """Transactions file; exactly one of ``input`` and ``accounts`` (defaults to
+    ``InputConfig()`` when neither is given)."""
+    accounts: AccountsSource | None = None
     reference: ReferenceConfig = ReferenceConfig()
     cleaning: CleaningConfig = CleaningConfig()
     rfm: RFMConfig = RFMConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     report: ReportConfig = ReportConfig()
+    engine: EngineConfig = EngineConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source(cls, data: object) -> object:
+        if isinstance(data, dict):
+            if data.get("input") is not None and data.get("accounts") is not None:
+                raise ValueError("give either 'input' (a transactions file) or 'accounts' (SQL), not both")
+            if data.get("accounts") is None and data.get("input") is None:
+                data = {**data, "input": InputConfig()}
+        return data
 
     @field_validator("run_name")
     @classmethod
@@ -197,6 +298,11 @@ class RunConfig(_Strict):
         if not value or not all(c.isalnum() or c in "_-" for c in value):
             raise ValueError("run_name: use letters, digits, '_' and '-' only")
         return value
+
+    @property
+    def pipeline(self) -> str:
+        """Which pipeline of ``notebooks/pipeline.yaml`` this run executes."""
+        return "accounts" if self.accounts is not None else "transactions"
 
     # --- resolved paths -------------------------------------------------------------
     @property

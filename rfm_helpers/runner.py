@@ -1,16 +1,21 @@
-"""Run the notebooks for one params file and publish their HTML reports.
+"""Run the notebooks of one params file, step by step, and publish their HTML reports.
 
 Usage::
 
-    python -m rfm_helpers.runner --params params/default.yaml [--force]
+    python -m rfm_helpers.runner --params params/default.yaml [--force] [--jobs N]
 
-Steps are ``notebooks/NN_*.ipynb`` in name order, executed in-process by papermill with the
-single parameter ``params_file``. Executed copies go to ``build/<run_name>/executed/``; the
-sources are never modified. Publishing is all-or-nothing: pages, CSV exports and
+The steps and their dependencies are listed in ``notebooks/pipeline.yaml``. Each step is a
+notebook executed by papermill with the single parameter ``params_file``, in a warm kernel
+that is reused from step to step (:mod:`rfm_helpers.kernels`); steps whose dependencies are
+met run side by side when ``--jobs`` > 1. A step reruns exactly when something it depends on
+changed (:mod:`rfm_helpers.pipeline`); otherwise its last result is reused and the runner
+says so. ``--force`` reruns every step.
+
+Each step's executed notebook, HTML page and stamp live in ``build/<run_name>/steps/<step>/``;
+the notebook sources are never modified. Publishing is all-or-nothing: pages, CSV exports and
 ``manifest.json`` are assembled in a hidden staging folder under ``reports/`` and swapped in
 with renames, so ``reports/<run_name>`` is always a complete report (the previous one when a
-run fails). A run whose inputs, notebooks, helper code and packages are unchanged since the
-published report is skipped unless ``--force``.
+run fails or is interrupted).
 
 Exit codes: 0 success (or up to date), 1 a notebook or the publishing failed, 2 bad params.
 """
@@ -19,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -28,22 +31,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import papermill
-from papermill.exceptions import PapermillExecutionError
-from traitlets.config import Config
-
+from rfm_helpers import pipeline
 from rfm_helpers.config import ConfigError, RunConfig, load_config
-from rfm_helpers.htmlexport import export_html
 from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, reports_dir, resolve
+from rfm_helpers.pipeline import PipelineError, Step
 from rfm_helpers.reporting import (
     EXPORTS_DIRNAME,
     build_manifest,
     display_path,
-    environment_info,
     export_info,
     read_manifest,
     sha256_file,
@@ -51,61 +51,32 @@ from rfm_helpers.reporting import (
     write_manifest,
 )
 
-STEP_GLOB = "[0-9][0-9]_*.ipynb"
+if TYPE_CHECKING:  # imported only when a step must run: papermill and kernels cost ~1.5 s
+    from rfm_helpers.kernels import KernelWorker
+
 STAGING_PREFIX = ".staging-"
 """Hidden folders under ``reports/`` being assembled or retired; ``.`` never occurs in a run
 name, so ``.staging-<run_name>.*`` matches exactly one run's leftovers."""
 PACKAGE_DIR = Path(__file__).resolve().parent
-# CurveZMQ between runner and kernel: the kernelspec supports it, and without it ipykernel
-# prints an "unencrypted TCP" warning for every notebook.
-KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+EXPORT_CODE = [PACKAGE_DIR / "htmlexport.py", *sorted((PACKAGE_DIR / "templates").rglob("*.*"))]
+"""What a step's HTML page depends on besides its executed notebook."""
+EXECUTED_NAME = "executed.ipynb"
+PAGE_NAME = "page.html"
 
 
 @dataclass(frozen=True)
 class StepResult:
-    """One successfully executed notebook."""
+    """A step's page, freshly executed or reused."""
 
     name: str
-    executed_path: Path
+    step_dir: Path
+    title: str
     duration_s: float
-
-
-def discover_steps(notebooks_dir: Path) -> list[Path]:
-    """The pipeline's notebooks, ``NN_name.ipynb``, in name order."""
-    return sorted(notebooks_dir.glob(STEP_GLOB))
+    reused: bool
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def run_fingerprint(cfg: RunConfig, input_sha256: str, steps: Sequence[Path]) -> str:
-    """Hash of everything a report depends on: parameters, input and reference files,
-    notebooks, helper code and templates, package versions (not the git commit: committing
-    unchanged code does not change the numbers)."""
-    reference = {name: resolve(path) for name, path in cfg.reference.model_dump().items()}
-    code = [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
-    parts = {
-        "parameters": cfg.model_dump(mode="json"),
-        "input": input_sha256,
-        "reference": {
-            name: sha256_file(path) if path.is_file() else "missing" for name, path in reference.items()
-        },
-        "notebooks": {p.name: sha256_file(p) for p in steps},
-        "code": {str(p.relative_to(PACKAGE_DIR)): sha256_file(p) for p in code},
-        "environment": environment_info(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _is_up_to_date(published: Path, fingerprint: str) -> bool:
-    """The published report was produced from the same inputs and is complete."""
-    manifest = read_manifest(published)
-    if manifest is None or manifest.get("fingerprint") != fingerprint:
-        return False
-    files = [r["html"] for r in manifest.get("reports", [])]
-    files += [f"{EXPORTS_DIRNAME}/{e['file']}" for e in manifest.get("exports", [])]
-    return all((published / name).is_file() for name in files)
 
 
 def _remove_stale_staging(reports_root: Path, run_name: str) -> None:
@@ -115,39 +86,40 @@ def _remove_stale_staging(reports_root: Path, run_name: str) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _execute_step(notebook: Path, executed_path: Path, params_path: Path) -> None:
-    papermill.execute_notebook(
-        str(notebook),
-        str(executed_path),
-        parameters={"params_file": str(params_path)},
-        kernel_name="python3",
-        cwd=str(notebook.parent),
-        progress_bar=sys.stdout.isatty(),
-        config=KERNEL_CONFIG,
-    )
+def _is_published(published: Path, fingerprint: str) -> bool:
+    """The published report was produced from the same step results and is complete."""
+    manifest = read_manifest(published)
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        return False
+    files = [r["html"] for r in manifest.get("reports", [])]
+    files += [f"{EXPORTS_DIRNAME}/{e['file']}" for e in manifest.get("exports", [])]
+    return all((published / name).is_file() for name in files)
 
 
 def _describe_failure(exc: BaseException) -> str:
     """Cell and exception of a failed step, in the terms the rendered notebook shows."""
+    from papermill.exceptions import PapermillExecutionError
+
     if isinstance(exc, PapermillExecutionError):
         first_line = next((line for line in exc.source.splitlines() if line.strip()), "")
         return f"cell In [{exc.exec_count}] (starts: {first_line.strip()!r}): {exc.ename}: {exc.evalue}"
     return f"{type(exc).__name__}: {exc}"
 
 
-def _report_failure(step: Path, executed_path: Path, run_name: str, exc: BaseException) -> None:
+def _report_failure(step: Step, executed_path: Path, run_name: str, exc: BaseException) -> None:
     """Print what failed and render the partially executed notebook with its code."""
-    print("FAILED", flush=True)
-    print(f"\nNotebook {step.name} failed at {_describe_failure(exc)}", file=sys.stderr)
+    from rfm_helpers.htmlexport import export_html
+
+    print(f"\nNotebook {step.notebook.name} failed at {_describe_failure(exc)}", file=sys.stderr)
     if executed_path.is_file():
-        failed_html = build_dir() / run_name / "failed" / f"{step.stem}.html"
+        failed_html = build_dir() / run_name / "failed" / f"{step.name}.html"
         try:
             export_html(executed_path, failed_html, show_code=True, run_name=run_name, index_href=None)
             print(f"  Notebook with the failing cell and traceback: {failed_html}", file=sys.stderr)
         except Exception as render_exc:  # the failure itself matters more than its page
             print(f"  (could not render {executed_path}: {render_exc})", file=sys.stderr)
     print(
-        f"  Later notebooks were not run; {reports_dir() / run_name} is unchanged.",
+        f"  Steps after it were not run; {reports_dir() / run_name} is unchanged.",
         file=sys.stderr,
     )
 
@@ -197,9 +169,15 @@ def _publish(
         reports = []
         for result in results:
             html_name = f"{result.name}.html"
-            title = export_html(result.executed_path, staging / html_name, run_name=cfg.run_name)
+            shutil.copyfile(result.step_dir / PAGE_NAME, staging / html_name)
             reports.append(
-                {"notebook": result.name, "title": title, "html": html_name, "duration_s": result.duration_s}
+                {
+                    "notebook": result.name,
+                    "title": result.title,
+                    "html": html_name,
+                    "duration_s": result.duration_s,
+                    "reused": result.reused,
+                }
             )
         manifest = build_manifest(
             cfg=cfg,
@@ -218,23 +196,185 @@ def _publish(
         raise
 
 
-def _progress(index: int, total: int, name: str) -> str:
-    return f"[{index}/{total}] {name}:"
+class _Run:
+    """State of one run: which steps are done, their fingerprints, the kernels in use."""
+
+    def __init__(self, cfg: RunConfig, params_path: Path, steps: list[Step], notebooks_dir: Path, jobs: int):
+        self.cfg, self.params_path, self.steps = cfg, params_path, steps
+        self.notebooks_dir, self.jobs = notebooks_dir, jobs
+        self.steps_root = build_dir() / cfg.run_name / "steps"
+        self.input_sha256 = sha256_file(cfg.input_path)
+        reference = {name: resolve(path) for name, path in cfg.reference.model_dump().items()}
+        self.inputs = {"input": self.input_sha256} | {
+            name: pipeline.content_hash(path) for name, path in reference.items()
+        }
+        self.parameters = cfg.model_dump(mode="json")
+        self.environment = pipeline.environment_fingerprint()
+        self.export_key = pipeline.combined_hash(sha256_file(p) for p in EXPORT_CODE)
+        self.products: dict[str, dict[str, str]] = {}
+        self.fingerprints: dict[str, str] = {}
+        self.results: dict[str, StepResult] = {}
+        self.workers: list[KernelWorker] = []
+
+    def step_dir(self, step: Step) -> Path:
+        return self.steps_root / step.name
+
+    def fingerprint(self, step: Step) -> str:
+        return pipeline.step_fingerprint(
+            step,
+            parameters=self.parameters,
+            inputs=self.inputs,
+            upstream=self.products,
+            environment=self.environment,
+        )
+
+    def reuse(self, step: Step, force: bool) -> StepResult | None:
+        """The step's last result, when it is current (and its page is, or can be, rendered)."""
+        fingerprint = self.fingerprints[step.name] = self.fingerprint(step)
+        if force:
+            return None
+        stamp = pipeline.read_stamp(self.step_dir(step))
+        products = pipeline.product_hashes(self.cfg, step)
+        if not pipeline.is_current(stamp, fingerprint, products):
+            return None
+        assert stamp is not None
+        if stamp.get("export_key") != self.export_key or not (self.step_dir(step) / PAGE_NAME).is_file():
+            self.render(step, stamp["duration_s"])  # only the page template changed
+        self.products[step.name] = products
+        return StepResult(step.name, self.step_dir(step), stamp["title"], stamp["duration_s"], reused=True)
+
+    def render(self, step: Step, duration_s: float) -> StepResult:
+        """Export the step's executed notebook to HTML and record the step as done."""
+        from rfm_helpers.htmlexport import export_html
+
+        folder = self.step_dir(step)
+        title = export_html(folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name)
+        products = pipeline.product_hashes(self.cfg, step)
+        missing = [attr for attr, digest in products.items() if digest == "missing"]
+        if missing:
+            raise PipelineError(
+                f"step {step.name} finished without writing {', '.join(missing)} "
+                f"(declared in {self.notebooks_dir / pipeline.PIPELINE_FILE})"
+            )
+        pipeline.write_stamp(
+            folder,
+            {
+                "fingerprint": self.fingerprints[step.name],
+                "products": products,
+                "export_key": self.export_key,
+                "title": title,
+                "duration_s": duration_s,
+                "finished": _now(),
+            },
+        )
+        self.products[step.name] = products
+        return StepResult(step.name, folder, title, duration_s, reused=False)
+
+    def start_kernels(self) -> None:
+        """Start the kernels, importing the steps' helper modules in them right away."""
+        from rfm_helpers.kernels import KernelWorker
+
+        modules = sorted(
+            {p.stem for step in self.steps for p in pipeline.helper_modules(step.notebook)} - {"__init__"}
+        )
+        prelude = "\n".join(f"import rfm_helpers.{name}" for name in modules)
+        self.workers = [KernelWorker(self.notebooks_dir, prelude) for _ in range(self.jobs)]
+
+    def stop_kernels(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.shutdown()
+            except Exception as exc:  # a kernel that died already; nothing left to stop
+                print(f"warning: stopping a kernel: {exc}", file=sys.stderr)
+        self.workers = []
 
 
-def run(params_file: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False) -> int:
-    """Execute every step for ``params_file`` and publish the report; return the exit code."""
+def _print_step(index: int, total: int, name: str, message: str) -> None:
+    print(f"[{index}/{total}] {name}: {message}", flush=True)
+
+
+def _execute_steps(run_state: _Run, force: bool) -> bool:
+    """Run (or reuse) every step, in dependency order, independent steps side by side.
+
+    Returns False when a step failed (already reported)."""
+    steps, total = run_state.steps, len(run_state.steps)
+    position = {step.name: index for index, step in enumerate(steps, start=1)}
+    pending = list(steps)
+    running: dict[Future[None], tuple[Step, Any, float]] = {}
+    idle: list[Any] = []
+    try:
+        while pending or running:
+            for step in list(pending):
+                if not set(step.needs) <= run_state.products.keys():
+                    continue
+                reused = run_state.reuse(step, force)
+                if reused is not None:
+                    pending.remove(step)
+                    run_state.results[step.name] = reused
+                    _print_step(position[step.name], total, step.name, "up to date, reused")
+                    continue
+                if not run_state.workers:
+                    run_state.start_kernels()
+                    idle = list(run_state.workers)
+                if not idle:
+                    break
+                worker = idle.pop(0)
+                pending.remove(step)
+                folder = run_state.step_dir(step)
+                shutil.rmtree(folder, ignore_errors=True)  # no stale page if this run fails
+                folder.mkdir(parents=True)
+                future = worker.submit(
+                    step.notebook, folder / EXECUTED_NAME, {"params_file": str(run_state.params_path)}
+                )
+                running[future] = (step, worker, time.perf_counter())
+                _print_step(position[step.name], total, step.name, "running…")
+            if not running:
+                if pending:  # cannot happen with a validated pipeline; never spin
+                    raise PipelineError(f"steps {[s.name for s in pending]} can never run")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                step, worker, started = running.pop(future)
+                idle.append(worker)
+                try:
+                    future.result()
+                    duration = round(time.perf_counter() - started, 1)
+                    run_state.results[step.name] = run_state.render(step, duration)
+                except Exception as exc:
+                    _print_step(position[step.name], total, step.name, "FAILED")
+                    _report_failure(
+                        step, run_state.step_dir(step) / EXECUTED_NAME, run_state.cfg.run_name, exc
+                    )
+                    for other in running:
+                        other.cancel()
+                    wait(running)
+                    return False
+                _print_step(position[step.name], total, step.name, f"done in {duration:.1f} s")
+        return True
+    finally:
+        run_state.stop_kernels()
+
+
+def run(
+    params_file: str | Path,
+    *,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    force: bool = False,
+    jobs: int = 1,
+) -> int:
+    """Execute (or reuse) every step for ``params_file`` and publish the report; return the
+    exit code."""
     try:
         cfg = load_config(params_file)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
     params_path = resolve(params_file)
-    steps = discover_steps(notebooks_dir)
-    if not steps:
-        print(f"No notebooks matching {STEP_GLOB} in {notebooks_dir}", file=sys.stderr)
+    try:
+        steps = pipeline.load_pipeline(notebooks_dir, cfg.pipeline)
+    except PipelineError as exc:
+        print(exc, file=sys.stderr)
         return 2
-
     if not cfg.input_path.is_file():
         # Checked here so the analyst learns it in a second, not after a kernel has started.
         print(
@@ -246,40 +386,33 @@ def run(params_file: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: 
     reports_root = reports_dir()
     published = reports_root / cfg.run_name
     _remove_stale_staging(reports_root, cfg.run_name)
-    input_sha256 = sha256_file(cfg.input_path)
-    fingerprint = run_fingerprint(cfg, input_sha256, steps)
-    if not force and _is_up_to_date(published, fingerprint):
-        print(
-            f"{display_path(published)} is up to date (same inputs, notebooks and code); use --force to rerun"
-        )
-        return 0
-
-    run_build = build_dir() / cfg.run_name
-    shutil.rmtree(run_build, ignore_errors=True)  # no stale failure pages or executed copies
-    (run_build / "executed").mkdir(parents=True)
     started, t_run = _now(), time.perf_counter()
-    tty = sys.stdout.isatty()
-    results = []
-    for index, step in enumerate(steps, start=1):
-        prefix = _progress(index, len(steps), step.stem)
-        # On a terminal papermill's progress bar follows, so "done" goes on its own line.
-        print(f"{prefix} running…", end="\n" if tty else " ", flush=True)
-        executed_path = run_build / "executed" / step.name
-        t_step = time.perf_counter()
-        try:
-            _execute_step(step, executed_path, params_path)
-        except Exception as exc:
-            _report_failure(step, executed_path, cfg.run_name, exc)
+    run_state = _Run(cfg, params_path, steps, notebooks_dir, max(1, jobs))
+    try:
+        if not _execute_steps(run_state, force):
             return 1
-        duration = round(time.perf_counter() - t_step, 1)
-        print(f"{prefix + ' ' if tty else ''}done in {duration:.1f} s", flush=True)
-        results.append(StepResult(step.stem, executed_path, duration))
+    except PipelineError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    results = [run_state.results[step.name] for step in steps]
+    fingerprint = pipeline.combined_hash(
+        [run_state.export_key, *(run_state.fingerprints[step.name] for step in steps)]
+    )
+    executed = sum(not r.reused for r in results)
+    if executed == 0 and _is_published(published, fingerprint):
+        print(f"{display_path(published)} is up to date (nothing changed); use --force to rerun every step")
+        return 0
 
     print("Publishing HTML reports…", end=" ", flush=True)
     t_publish = time.perf_counter()
     try:
         _publish(
-            cfg, params_path, results, started=started, input_sha256=input_sha256, fingerprint=fingerprint
+            cfg,
+            params_path,
+            results,
+            started=started,
+            input_sha256=run_state.input_sha256,
+            fingerprint=fingerprint,
         )
     except Exception as exc:
         print("FAILED", flush=True)
@@ -290,7 +423,8 @@ def run(params_file: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: 
     index_path = write_index(reports_root)
     print(f"done in {time.perf_counter() - t_publish:.1f} s")
     print(
-        f"{len(steps)} notebook{'s' if len(steps) != 1 else ''} in {time.perf_counter() - t_run:.1f} s. "
+        f"{executed} of {len(steps)} steps run, {len(steps) - executed} reused, "
+        f"in {time.perf_counter() - t_run:.1f} s. "
         f"Report: {display_path(published)}/  Index: {display_path(index_path)}"
     )
     return 0
@@ -302,11 +436,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run the RFM notebooks for one params file and publish the HTML reports.",
     )
     parser.add_argument("--params", default="params/default.yaml", help="params YAML (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="rerun every step, even those up to date")
     parser.add_argument(
-        "--force", action="store_true", help="rerun even if the published report is up to date"
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("RFM_JOBS", "1")),
+        help="kernels running independent steps side by side (default: $RFM_JOBS or 1)",
     )
     args = parser.parse_args(argv)
-    return run(args.params, force=args.force)
+    return run(args.params, force=args.force, jobs=args.jobs)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,17 @@ def write_notebook(path: Path, title: str, *code: str) -> None:
     nbformat.write(nb, path)
 
 
+def write_pipeline(folder: Path, *steps: str, writes: dict[str, list[str]] | None = None) -> None:
+    """A pipeline.yaml running ``steps`` one after the other, each needing the previous one."""
+    writes = writes or {}
+    lines = ["transactions:"]
+    for previous, step in zip((None, *steps), steps, strict=False):
+        lines.append(f"  {step}:")
+        lines.append(f"    needs: [{previous or ''}]")
+        lines.append(f"    writes: [{', '.join(writes.get(step, []))}]")
+    (folder / "pipeline.yaml").write_text("\n".join(lines) + "\n")
+
+
 def tree_digest(folder: Path) -> dict[str, str]:
     """sha256 of every file below ``folder``, by relative path."""
     return {
@@ -102,7 +113,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     notebooks.mkdir()
     write_notebook(notebooks / "01_overview.ipynb", "Tiny overview", EXPORT_CELL, FIGURE_CELL)
     write_notebook(notebooks / "02_details.ipynb", "Tiny details", "print('details')")
-    (notebooks / "notes.ipynb").write_text("not a step")  # not NN_*: ignored
+    (notebooks / "notes.ipynb").write_text("not a step")  # not in pipeline.yaml: ignored
+    write_pipeline(notebooks, "01_overview", "02_details", writes={"01_overview": ["exports_dir"]})
 
     input_file = root / "transactions.csv"
     input_file.write_text("InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice\n1,2011-01-01,7,2,1.5\n")
@@ -126,12 +138,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
 
 def test_success_publishes_reports(published: Published) -> None:
     assert published.exit_code == 0, published.output
-    assert "[1/2] 01_overview: running… done in" in published.output
+    assert "[1/2] 01_overview: running…" in published.output
+    assert "[1/2] 01_overview: done in" in published.output
     run_dir = published.reports / RUN
     assert sorted(p.name for p in run_dir.glob("*.html")) == ["01_overview.html", "02_details.html"]
     assert not (run_dir / "stale.html").exists(), "the old report is replaced, not merged"
     assert (run_dir / "exports" / "segments.csv").read_text().startswith("customer_id,segment")
-    assert (published.root / "build" / RUN / "executed" / "01_overview.ipynb").is_file()
+    assert (published.root / "build" / RUN / "steps" / "01_overview" / "executed.ipynb").is_file()
 
 
 def test_stale_staging_of_this_run_only_is_removed(published: Published) -> None:
@@ -201,6 +214,59 @@ def test_unchanged_run_is_skipped(published: Published, capsys: pytest.CaptureFi
     assert tree_digest(published.reports) == before
 
 
+def _rerun(published: Published, capsys: pytest.CaptureFixture[str], **kwargs: bool) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(published.root))
+        assert runner.run(published.params, notebooks_dir=published.notebooks, **kwargs) == 0
+    return capsys.readouterr().out
+
+
+def test_only_the_edited_step_and_its_dependents_rerun(
+    published: Published, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = published.notebooks / "02_details.ipynb"
+    original = second.read_bytes()
+    try:
+        write_notebook(second, "Tiny details", "print('more details')")
+        out = _rerun(published, capsys)
+        assert "[1/2] 01_overview: up to date, reused" in out
+        assert "[2/2] 02_details: done in" in out and "1 of 2 steps run, 1 reused" in out
+        assert "more details" in (published.reports / RUN / "02_details.html").read_text()
+        # The reused page is republished unchanged.
+        assert "exported for tiny" in (published.reports / RUN / "01_overview.html").read_text()
+    finally:
+        second.write_bytes(original)
+    out = _rerun(published, capsys)  # back to the original content: rerun, not a stale skip
+    assert "[2/2] 02_details: done in" in out
+
+
+def test_touching_a_file_without_changing_it_reruns_nothing(
+    published: Published, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _rerun(published, capsys)
+    for path in published.notebooks.iterdir():
+        path.touch()
+    published.params.touch()
+    out = _rerun(published, capsys)
+    assert "0 of" not in out and "running" not in out and "is up to date" in out
+
+
+def test_a_changed_product_on_disk_reruns_its_step(
+    published: Published, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _rerun(published, capsys)
+    export = published.root / "data" / "processed" / RUN / "exports" / "segments.csv"
+    export.write_text("edited by hand\n")
+    out = _rerun(published, capsys)
+    assert "[1/2] 01_overview: done in" in out
+    assert export.read_text().startswith("customer_id,segment")
+
+
+def test_force_reruns_every_step(published: Published, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _rerun(published, capsys, force=True)
+    assert "2 of 2 steps run, 0 reused" in out
+
+
 def test_failure_keeps_previous_report(published: Published, capsys: pytest.CaptureFixture[str]) -> None:
     assert published.exit_code == 0
     before = tree_digest(published.reports)
@@ -210,6 +276,7 @@ def test_failure_keeps_previous_report(published: Published, capsys: pytest.Capt
     write_notebook(broken / "01_ok.ipynb", "Fine", "x = 1")
     write_notebook(broken / "02_broken.ipynb", "Broken", "y = 2", "raise ValueError('boom in tiny notebook')")
     write_notebook(broken / "03_after.ipynb", "After", f"open({str(marker)!r}, 'w').close()")
+    write_pipeline(broken, "01_ok", "02_broken", "03_after")
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RFM_OUTPUT_ROOT", str(published.root))
