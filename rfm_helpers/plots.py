@@ -3,17 +3,19 @@ title, labelled axes and units, so every chart in every report reads the same wa
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
 
 import matplotlib as mpl
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
 PALETTE = "crest"
 GROUP_COLORS = ("#1b7837", "#d6604d", "#4393c3", "#878787")
@@ -56,12 +58,37 @@ def money(value: float, currency: str = "£") -> str:
     return f"{sign}{currency}{value:,.0f}"
 
 
+def money_tick(value: float, currency: str = "£") -> str:
+    """Axis tick form of :func:`money`: round ticks without trailing zeros (£200k, £1M, £2.5M)."""
+    label = money(value, currency)
+    number, suffix = (label[:-1], label[-1]) if label[-1] in "kMB" else (label, "")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number + suffix
+
+
 def money_axis(axis: mpl.axis.Axis, currency: str = "£") -> None:
-    axis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: money_tick(v, currency)))
 
 
 def count_axis(axis: mpl.axis.Axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def percent_tick(share: float) -> str:
+    """A share (0..1) as an axis tick: 20%, 2.5% (a decimal only where the tick needs one)."""
+    percent = round(share * 100, 1)
+    return f"{percent:.0f}%" if percent == round(percent) else f"{percent:.1f}%"
+
+
+def wrap_label(text: str, width: int = 14) -> str:
+    """Category label on up to a few short lines, so ticks can stay horizontal."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
+
+
+def _horizontal_category_ticks(ax: plt.Axes, names: Sequence[str], width: int = 10) -> None:
+    """Wrapped, horizontal x tick labels (rotated ones are hard to read and overlap titles)."""
+    ax.set_xticks(range(len(names)), [wrap_label(str(n), width) for n in names], rotation=0, fontsize=9)
 
 
 def _finish(fig: Figure) -> Figure:
@@ -100,7 +127,7 @@ def _hbars(
 
 
 def _percent_axis(axis: mpl.axis.Axis) -> None:
-    axis.set_major_formatter(PercentFormatter(1.0))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: percent_tick(v)))
 
 
 # --- cleaning -------------------------------------------------------------------------
@@ -116,37 +143,48 @@ def missing_matrix(df: pd.DataFrame, max_rows: int = 3000) -> Figure:
     ax.set_title(f"Missing values by column ({sampled}; white = missing)", pad=12)
     ax.set_xlabel("Column")
     ax.set_ylabel("Row (file order)")
+    # missingno numbers the sampled rows 1..n; label the ends with the file's own row numbers.
+    sampled_rows = len(df.iloc[::step])
+    ax.set_yticks([0, sampled_rows - 1], ["1", f"{len(df):,}"])
     return _finish(ax.get_figure())
 
 
+def _signed(value: float, fmt: Callable[[float], str]) -> str:
+    """``+£896.8k`` / ``−9,288``: a step's direction written out, not left to the bar colour."""
+    return ("+" if value > 0 else "−" if value < 0 else "") + fmt(abs(value))
+
+
 def cleaning_waterfall(ledger: pd.DataFrame, currency: str = "£") -> Figure:
-    """Rows and revenue from the raw file to the clean table, one bar per cleaning rule."""
+    """Rows and revenue from the raw file to the clean table, one bar per cleaning rule.
+
+    Two full-width panels, one above the other, so the rule names fit horizontally and every
+    step is labelled with its signed change (a rule can add revenue: removing cancellations
+    removes negative amounts)."""
     applied = ledger[ledger["step"].eq("raw") | ledger["applied"]]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    names = [wrap_label(n, 13) for n in applied["step"].str.replace("_", " ").tolist() + ["clean"]]
+    fig, axes = plt.subplots(2, 1, figsize=(11, 8.5))
     for ax, removed, remaining, label in (
         (axes[0], "rows_removed", "rows_remaining", "Rows"),
         (axes[1], "revenue_removed", "revenue_remaining", f"Revenue ({currency})"),
     ):
-        names = applied["step"].str.replace("_", " ").tolist() + ["clean"]
+        is_money = removed == "revenue_removed"
+        fmt = (lambda v: money(v, currency)) if is_money else (lambda v: f"{v:,.0f}")
         start = applied[remaining].iloc[0]
         steps = -applied[removed].iloc[1:].to_numpy(dtype=float)
         bottoms = np.concatenate([[0.0], start + np.concatenate([[0.0], np.cumsum(steps)[:-1]]), [0.0]])
         heights = np.concatenate([[start], steps, [applied[remaining].iloc[-1]]])
         lows = np.where(heights < 0, bottoms + heights, bottoms)
         colors = ["#4c72b0"] + ["#c44e52" if h < 0 else "#55a868" for h in steps] + ["#4c72b0"]
-        ax.bar(names, np.abs(heights), bottom=lows, color=colors)
-        fmt = (lambda v: money(v, currency)) if removed == "revenue_removed" else (lambda v: f"{v:,.0f}")
-        for x, (low, h) in enumerate(zip(lows, heights, strict=True)):
-            ax.text(x, low + abs(h), fmt(h), ha="center", va="bottom", fontsize=8)
+        ax.bar(range(len(names)), np.abs(heights), bottom=lows, color=colors)
+        labels = [fmt(heights[0])] + [_signed(h, fmt) for h in steps] + [fmt(heights[-1])]
+        for x, (low, h, text) in enumerate(zip(lows, heights, labels, strict=True)):
+            ax.text(x, low + abs(h), text, ha="center", va="bottom", fontsize=9)
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the labels above the tallest bar
+        ax.set_xticks(range(len(names)), names, fontsize=9)
         ax.set_title(f"{label}: raw file → clean table")
         ax.set_ylabel(label)
-        ax.set_xlabel("Cleaning rule (red = removed)")
-        ax.tick_params(axis="x", rotation=35)
-        plt.setp(ax.get_xticklabels(), ha="right")
-        if removed == "revenue_removed":
-            money_axis(ax.yaxis, currency)
-        else:
-            count_axis(ax.yaxis)
+        (money_axis(ax.yaxis, currency) if is_money else count_axis(ax.yaxis))
+    axes[1].set_xlabel("Cleaning rule (red = removed, green = added back)")
     return _finish(fig)
 
 
@@ -211,14 +249,25 @@ def distribution(
     log_x: bool = False,
     bins: int = 50,
     clip_quantile: float = 0.99,
+    ylabel: str = "Count",
 ) -> Figure:
     """Histogram of a customer- or order-level metric; the top 1 % is folded into the last bin
-    so that one extreme value does not squash the chart (the caption says so)."""
+    so that one extreme value does not squash the chart (the caption says so). ``ylabel``
+    names what is counted (orders, customers)."""
+    whole_numbers = bool((values % 1 == 0).all())
     upper = values.quantile(clip_quantile)
+    if whole_numbers:
+        upper = float(np.ceil(upper))  # an interpolated 198.01 is no count a customer can have
     clipped = values.clip(upper=upper)
     fig, ax = plt.subplots(figsize=(10, 4))
     if log_x:
-        edges = np.geomspace(max(clipped.min(), 1), max(upper, 2), bins)
+        low, high = max(clipped.min(), 1), max(upper, 2)
+        if whole_numbers:
+            # Whole numbers (lines per order): edges halfway between integers, otherwise narrow
+            # log bins that hold no integer leave empty gaps between the bars.
+            edges = np.unique(np.round(np.geomspace(low, high + 1, bins))) - 0.5
+        else:
+            edges = np.geomspace(low, high, bins)
         ax.hist(clipped, bins=edges, color="#4c72b0")
         ax.set_xscale("log")
         plain_log_axis(ax.xaxis)
@@ -230,7 +279,7 @@ def distribution(
         f"{title} (values above the {clip_quantile:.0%} quantile, {upper:,.0f}, shown in the last bin)"
     )
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("Count")
+    ax.set_ylabel(ylabel)
     count_axis(ax.yaxis)
     return _finish(fig)
 
@@ -283,7 +332,7 @@ def score_shares(bins: pd.DataFrame) -> Figure:
     data = bins.assign(metric=bins["metric"].str.capitalize())
     sns.barplot(data=data, x="score", y="share", hue="metric", ax=ax, palette="Set2")
     ax.axhline(1 / bins["score"].nunique(), color="grey", linestyle="--", label="equal share")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    _percent_axis(ax.yaxis)
     ax.set_title("Share of customers per score (ties share a score, so shares can differ from 20 %)")
     ax.set_xlabel("Score (5 = best)")
     ax.set_ylabel("Share of customers")
@@ -309,6 +358,7 @@ def elbow(table: pd.DataFrame, chosen_k: int) -> Figure:
     )
     ax.set_xlabel("Number of clusters k")
     ax.set_ylabel("Inertia")
+    count_axis(ax.yaxis)
     ax2 = ax.twinx()
     ax2.plot(
         table["k"],
@@ -323,13 +373,21 @@ def elbow(table: pd.DataFrame, chosen_k: int) -> Figure:
     ax.set_xticks(table["k"])
     ax.set_title(f"Elbow method and silhouette (chosen k = {chosen_k})")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], loc="upper right")
+    # Below the chart: inside it the legend hides the silhouette's first points.
+    ax.legend(
+        handles,
+        [h.get_label() for h in handles],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=2,
+        frameon=False,
+    )
     return _finish(fig)
 
 
 def cluster_medians(profile: pd.DataFrame, features: Sequence[str], currency: str = "£") -> Figure:
     """Median of each feature per cluster, one panel per feature, bars labelled."""
-    fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4.2))
+    fig, axes = plt.subplots(1, len(features), figsize=(4.6 * len(features), 4.2))
     axes = np.atleast_1d(axes)
     names = profile["cluster_name"].astype(str)
     for ax, feature in zip(axes, features, strict=True):
@@ -337,7 +395,7 @@ def cluster_medians(profile: pd.DataFrame, features: Sequence[str], currency: st
         ax.bar(range(len(values)), values, color=sns.color_palette("viridis", len(values)))
         is_money = feature == "monetary"
         _label_bars(ax, [money(v, currency) if is_money else f"{v:,.0f}" for v in values], horizontal=False)
-        ax.set_xticks(range(len(values)), names, rotation=30, ha="right", fontsize=9)
+        _horizontal_category_ticks(ax, names)
         ax.set_title(f"Median {feature.replace('_', ' ')}")
         ax.set_ylabel(metric_label(feature, currency))
         (money_axis(ax.yaxis, currency) if is_money else count_axis(ax.yaxis))
@@ -349,7 +407,7 @@ def cluster_boxplots(
     df: pd.DataFrame, features: Sequence[str], order: Sequence[str], currency: str = "£"
 ) -> Figure:
     """Spread of each feature within each cluster (log scale for counts and money)."""
-    fig, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4.5))
+    fig, axes = plt.subplots(1, len(features), figsize=(4.6 * len(features), 4.5))
     axes = np.atleast_1d(axes)
     for ax, feature in zip(axes, features, strict=True):
         values = df[feature] if feature == "recency" else df[feature].clip(lower=0.5)
@@ -370,8 +428,7 @@ def cluster_boxplots(
         ax.set_title(feature.replace("_", " ").capitalize())
         ax.set_xlabel("")
         ax.set_ylabel(metric_label(feature, currency))
-        ax.tick_params(axis="x", rotation=30)
-        plt.setp(ax.get_xticklabels(), ha="right", fontsize=9)
+        _horizontal_category_ticks(ax, order)
     fig.suptitle("Distribution of each feature by cluster")
     return _finish(fig)
 
@@ -382,12 +439,16 @@ def heatmap(
     """Annotated heatmap of a crosstab (rows × columns)."""
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * table.shape[1] + 3), max(3, 0.45 * table.shape[0] + 1.5)))
     sns.heatmap(
-        table, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, ax=ax, annot_kws={"fontsize": 8}
+        table, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, ax=ax, annot_kws={"fontsize": 9}
     )
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
+    column_names = [str(c) for c in table.columns]
+    if max(map(len, column_names), default=0) > 12:  # long names (clusters): wrapped, horizontal
+        ax.set_xticklabels([wrap_label(c, 10) for c in column_names], rotation=0, fontsize=9)
+    else:
+        plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
     return _finish(fig)
 
 
@@ -414,7 +475,7 @@ def contribution(summary: pd.DataFrame, category: str = "segment") -> Figure:
     for container in ax.containers:
         ax.bar_label(container, labels=[f"{v.get_width():.0%}" for v in container], padding=2, fontsize=8)
     ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    _percent_axis(ax.xaxis)
     ax.set_title(f"Contribution by {category}: customers vs revenue")
     ax.set_xlabel("Share of total")
     ax.set_ylabel("")
@@ -457,7 +518,7 @@ def monthly_trend(trend: pd.DataFrame, currency: str = "£", frequency_unit: str
         color="#8fb3d9",
     )
     axes[0].set_ylabel("Active customers")
-    axes[0].legend(loc="upper left", fontsize=8)
+    count_axis(axes[0].yaxis)
     labels = {
         "recency": "Days since previous order\n(returning customers)",
         "frequency": f"{frequency_unit.capitalize()} in the month",
@@ -469,7 +530,13 @@ def monthly_trend(trend: pd.DataFrame, currency: str = "£", frequency_unit: str
         ax.set_ylabel(labels[metric], fontsize=9)
         if metric == "monetary":
             money_axis(ax.yaxis, currency)
-        ax.legend(loc="upper left", fontsize=8)
+    # Legends beside the panels, where they cannot hide a month's point.
+    for ax in axes:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
+    # Every month, written as in the other charts (Dec 2010), not every other one as 2011-01.
+    axes[-1].xaxis.set_major_locator(mdates.MonthLocator())
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    plt.setp(axes[-1].get_xticklabels(), rotation=45, ha="right")
     axes[0].set_title("Active customers and their R, F, M, month by month (per customer)")
     axes[-1].set_xlabel("Month")
     return _finish(fig)
@@ -493,11 +560,13 @@ def stacked_shares(
     for color, column in zip(palette, table.columns, strict=False):
         ax.bar(labels, table[column].to_numpy(), bottom=bottom, label=str(column), color=color)
         bottom += table[column].to_numpy()
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    _percent_axis(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", rotation=45)
     plt.setp(ax.get_xticklabels(), ha="right")
-    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
+    # Legend top to bottom as the stack reads, top to bottom.
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], names[::-1], bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=9)
     return _finish(fig)

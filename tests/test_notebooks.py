@@ -7,10 +7,14 @@ import nbformat
 import pytest
 
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from rfm_helpers.runner import discover_steps
+from rfm_helpers.pipeline import load_pipeline
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "nbval"
-STEPS = discover_steps(NOTEBOOKS_DIR)
+GOLDEN_RUNS = {"transactions": "test_sample"}
+"""The params file (``params/<name>.yaml``) whose run gives each pipeline's nbval copies."""
+PIPELINES = {kind: load_pipeline(NOTEBOOKS_DIR, kind) for kind in GOLDEN_RUNS}
+STEPS = sorted({step.notebook for steps in PIPELINES.values() for step in steps})
+GOLDEN = [(GOLDEN_RUNS[kind], step.notebook) for kind, steps in PIPELINES.items() for step in steps]
 
 
 def _code_cells(nb: nbformat.NotebookNode) -> list[tuple[str, list[str]]]:
@@ -23,7 +27,7 @@ def _code_cells(nb: nbformat.NotebookNode) -> list[tuple[str, list[str]]]:
 
 
 def test_the_five_steps_in_order() -> None:
-    assert [p.stem for p in STEPS] == [
+    assert [step.name for step in PIPELINES["transactions"]] == [
         "01_cleaning",
         "02_eda",
         "03_rfm_scoring",
@@ -67,9 +71,9 @@ def test_notebook_is_thin(path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", STEPS, ids=lambda p: p.stem)
-def test_nbval_reference_matches_the_notebook(path) -> None:
-    golden = GOLDEN_DIR / path.name
+@pytest.mark.parametrize(("run", "path"), GOLDEN, ids=[f"{run}-{path.stem}" for run, path in GOLDEN])
+def test_nbval_reference_matches_the_notebook(run, path) -> None:
+    golden = GOLDEN_DIR / run / path.name
     assert golden.is_file(), f"{golden} is missing: run `make golden`"
     source_cells = _code_cells(nbformat.read(path, as_version=4))
     golden_nb = nbformat.read(golden, as_version=4)
@@ -77,4 +81,4 @@ def test_nbval_reference_matches_the_notebook(path) -> None:
     checked = [c for c in golden_nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert checked and all(c.outputs for c in checked), f"{golden.name}: key result cells need outputs"
     injected = [c for c in golden_nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert [c.source for c in injected] == ['params_file = "params/test_sample.yaml"']
+    assert [c.source for c in injected] == [f'params_file = "params/{run}.yaml"']

@@ -7,10 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from rfm_helpers import cleaning, clustering, eda, metrics, plots, reference, scoring, segments
@@ -49,6 +51,46 @@ def close_figures():
 )
 def test_money(value, expected):
     assert plots.money(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "£0"),
+        (950, "£950"),
+        (12_300, "£12.3k"),
+        (200_000, "£200k"),
+        (1_000_000, "£1M"),
+        (2_500_000, "£2.5M"),
+        (10_000_000, "£10M"),
+        (-500_000, "-£500k"),
+    ],
+)
+def test_money_tick_drops_trailing_zeros(value, expected):
+    assert plots.money_tick(value) == expected
+
+
+@pytest.mark.parametrize(("share", "expected"), [(0.0, "0%"), (0.35, "35%"), (0.025, "2.5%"), (1.0, "100%")])
+def test_percent_tick(share, expected):
+    assert plots.percent_tick(share) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Switzerland", "Switzerland"),  # a word is never cut
+        ("United Kingdom", "United\nKingdom"),
+        ("High-Value Frequent Users", "High-Value\nFrequent\nUsers"),
+        ("", ""),
+    ],
+)
+def test_wrap_label(text, expected):
+    assert plots.wrap_label(text, 10) == expected
+
+
+def tick(axis, value) -> str:
+    """The label an axis writes at ``value``."""
+    return axis.get_major_formatter()(value, 0)
 
 
 def test_money_currency():
@@ -167,8 +209,21 @@ def check_figure(fig, axes=None, xlabel: bool = True, ylabel: bool = True) -> li
     return axes
 
 
+def assert_ticks_do_not_overlap(fig, axis) -> None:
+    """The drawn tick labels of ``axis`` leave a gap between neighbours (readable names)."""
+    canvas = FigureCanvasAgg(fig)  # the chart functions close their figures: draw on a fresh canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in axis.get_ticklabels() if t.get_text()), key=lambda b: b.x0
+    )
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 < right.x0, f"tick labels overlap: {left} and {right}"
+
+
 def category_ticks(axis) -> list[str]:
-    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+    """Tick labels as one line each (long category names are wrapped onto several lines)."""
+    return [t.get_text().replace("\n", " ") for t in axis.get_ticklabels() if t.get_text()]
 
 
 # --- cleaning charts -------------------------------------------------------------------
@@ -177,15 +232,26 @@ def category_ticks(axis) -> list[str]:
 def test_cleaning_waterfall(cleaned):
     ledger = cleaned.ledger
     fig = plots.cleaning_waterfall(ledger)
-    axes = check_figure(fig)
-    assert len(axes) == 2
-    assert axes[0].get_ylabel() == "Rows"
+    axes = fig.axes
+    assert len(axes) == 2  # rows above revenue, sharing the rule names; the x label once, below
+    check_figure(fig, axes=axes[1:])
+    assert axes[0].get_title() and axes[0].get_ylabel() == "Rows"
     assert axes[1].get_ylabel() == "Revenue (£)"
+    assert "green = added back" in axes[1].get_xlabel()
     applied = ledger[ledger["step"].eq("raw") | ledger["applied"]]
     # raw, each applied rule, clean
     assert len(axes[0].patches) == len(applied) + 1
     assert category_ticks(axes[0].xaxis)[0] == "raw"
     assert category_ticks(axes[0].xaxis)[-1] == "clean"
+    assert all(t.get_rotation() == 0 for t in axes[0].get_xticklabels())
+    assert_ticks_do_not_overlap(fig, axes[0].xaxis)
+    # Signed steps. The six raw lines hold 10 - 5 + 0 + 18 + 12 + 5 = £40; removing the
+    # cancellation (-£5) adds £5, and its one row is a removal.
+    revenue_labels = [t.get_text() for t in axes[1].texts]
+    assert revenue_labels[0] == "£40"
+    assert revenue_labels[1] == "+£5"
+    assert [t.get_text() for t in axes[0].texts][:2] == ["6", "−1"]
+    assert tick(axes[1].yaxis, 1_000_000) == "£1M"
 
 
 def _raw_with_gaps() -> pd.DataFrame:
@@ -201,6 +267,7 @@ def test_missing_matrix_title_and_columns():
     assert "Missing values by column" in ax.get_title()
     assert "all 3 rows;" in ax.get_title()
     assert category_ticks(ax.xaxis) == ["invoice_id", "customer_id", "description"]
+    assert category_ticks(ax.yaxis) == ["1", "3"]  # the file's row numbers, not the sample's
 
 
 def test_missing_matrix_axes_are_labelled():
@@ -235,6 +302,8 @@ def test_monthly_revenue_orders(clean):
     assert axes[1].get_ylabel().strip()
     assert axes[0].get_ylabel() == "Revenue (£)"
     assert axes[1].get_ylabel() == "Orders (distinct invoices)"
+    assert tick(axes[0].yaxis, 200_000) == "£200k"
+    assert tick(axes[1].yaxis, 2_500) == "2,500"
 
 
 def test_top_bars_money_and_counts(clean):
@@ -257,6 +326,16 @@ def test_distribution(clean, log_x):
     assert "99% quantile" in ax.get_title()
 
 
+def test_distribution_of_whole_numbers_on_a_log_axis_has_no_empty_gaps():
+    lines_per_order = pd.Series(np.arange(1, 201))  # every count from 1 to 200, once
+    fig = plots.distribution(lines_per_order, "Lines per order", "Invoice lines", log_x=True, ylabel="Orders")
+    assert fig.axes[0].get_ylabel() == "Orders"
+    heights = [patch.get_height() for patch in fig.axes[0].patches]
+    assert min(heights) > 0
+    # every value sits in exactly one bin (the top 1 % folded into the last one)
+    assert sum(heights) == 200
+
+
 # --- RFM charts ------------------------------------------------------------------------
 
 
@@ -274,6 +353,7 @@ def test_score_shares(scored):
     fig = plots.score_shares(scored[1])
     (ax,) = check_figure(fig)
     assert ax.get_ylabel() == "Share of customers"
+    assert tick(ax.yaxis, 0.35) == "35%"
 
 
 @pytest.mark.parametrize("by", ["segment", "group"])
@@ -297,6 +377,9 @@ def test_elbow(clustered):
     check_figure(fig, axes=axes[:1])
     assert axes[1].get_ylabel() == "Silhouette score"
     assert "chosen k = 3" in axes[0].get_title()
+    assert tick(axes[0].yaxis, 12_000) == "12,000"
+    legend = axes[0].get_legend()
+    assert legend.get_bbox_to_anchor().y0 < axes[0].get_window_extent().y0  # below, off the lines
 
 
 def test_cluster_medians(clustered):
@@ -306,6 +389,30 @@ def test_cluster_medians(clustered):
     assert len(axes) == 3
     for ax in axes:
         assert category_ticks(ax.xaxis) == profile["cluster_name"].tolist()
+        assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())
+        assert_ticks_do_not_overlap(fig, ax.xaxis)
+
+
+def test_cluster_medians_long_names_stay_readable():
+    """The names KMeans gets on the real data (k = 4) fit side by side in each panel."""
+    names = [
+        "Top Performers",
+        "High-Value Frequent Users",
+        "Moderately Engaged Users",
+        "Dormant or Low-Value Users",
+    ]
+    profile = pd.DataFrame(
+        {
+            "cluster_name": names,
+            "recency_median": [9.0, 53.0, 19.0, 183.0],
+            "frequency_median": [10.0, 4.0, 2.0, 1.0],
+            "monetary_median": [3692.35, 1356.33, 439.54, 299.34],
+        }
+    )
+    fig = plots.cluster_medians(profile, FEATURES)
+    for ax in fig.axes:
+        assert category_ticks(ax.xaxis) == names
+        assert_ticks_do_not_overlap(fig, ax.xaxis)
 
 
 def test_cluster_boxplots(clustered):
@@ -314,6 +421,7 @@ def test_cluster_boxplots(clustered):
     axes = check_figure(fig, xlabel=False)  # clusters are named on the x ticks
     for ax in axes:
         assert category_ticks(ax.xaxis) == list(names)
+        assert_ticks_do_not_overlap(fig, ax.xaxis)
 
 
 def test_heatmap_of_a_crosstab(segmented, clustered):
@@ -323,6 +431,15 @@ def test_heatmap_of_a_crosstab(segmented, clustered):
     (ax,) = check_figure(fig)
     assert ax.get_xlabel() == "Cluster"
     assert ax.get_ylabel() == "RFM segment"
+
+
+def test_heatmap_long_column_names_stay_readable():
+    names = ["Top Performers", "High-Value Frequent Users", "Moderately Engaged Users", "Dormant"]
+    table = pd.DataFrame(np.full((3, 4), 0.25), index=["Champions", "Loyal", "Lost"], columns=names)
+    fig = plots.heatmap(table, "Segments by cluster", "Cluster", "RFM segment")
+    (ax,) = check_figure(fig)
+    assert category_ticks(ax.xaxis) == names
+    assert_ticks_do_not_overlap(fig, ax.xaxis)
 
 
 # --- insights charts -------------------------------------------------------------------
@@ -355,6 +472,10 @@ def test_monthly_trend(clean):
     for ax in axes:
         assert ax.get_ylabel().strip()
     assert axes[-1].get_xlabel() == "Month"  # shared x axis: labelled once, at the bottom
+    assert tick(axes[-1].xaxis, mdates.date2num(pd.Timestamp("2011-02-01"))) == "Feb 2011"
+    assert tick(axes[0].yaxis, 1_500) == "1,500"
+    for ax in axes:  # legends beside the panels, not over the data
+        assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1
 
 
 def test_stacked_shares_of_cohorts(segmented):
@@ -362,3 +483,7 @@ def test_stacked_shares_of_cohorts(segmented):
     fig = plots.stacked_shares(by_cohort, "Segment of each cohort", "Month of first order")
     (ax,) = check_figure(fig)
     assert category_ticks(ax.xaxis)[0] == by_cohort.index[0].strftime("%b %Y")
+    # The legend lists the segments top to bottom as they are stacked: last column on top.
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [str(c) for c in by_cohort.columns[::-1]]
+    assert tick(ax.yaxis, 0.4) == "40%"
