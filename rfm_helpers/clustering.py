@@ -151,6 +151,12 @@ def _descriptor(feature: str, z: float) -> str:
     return word
 
 
+def base_name(cluster_name: str) -> str:
+    """The vocabulary word of a cluster name, without the descriptor or rank that
+    :func:`name_clusters` adds when clusters share a word."""
+    return cluster_name.split(" (")[0].split(" #")[0]
+
+
 def name_clusters(
     centroids_scaled: pd.DataFrame, vocabulary: Sequence[str] = DEFAULT_VOCABULARY
 ) -> list[str]:

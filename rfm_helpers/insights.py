@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rfm_helpers import atomic
+from rfm_helpers.clustering import base_name
 from rfm_helpers.plots import money
 
 LEVELS = {
@@ -165,3 +166,83 @@ def write_exports(export: pd.DataFrame, folder: Path) -> list[Path]:
         paths.append(folder / group_file_name(str(group)))
         atomic.write_csv(rows, paths[-1])
     return paths
+
+
+# --- account runs: clusters ---------------------------------------------------------------
+
+FEATURE_PHRASES = {
+    "recency": "last campaign {value:,.0f} days ago",
+    "frequency_broadcast": "{value:,.0f} campaigns",
+    "frequency_charged": "{value:,.0f} charged messages",
+    "frequency": "{value:,.0f} orders",
+}
+"""How a feature's median reads in a sentence; ``monetary`` is written as money."""
+
+
+def _level_metric(feature: str) -> str:
+    return feature if feature in ("recency", "monetary") else "frequency"
+
+
+def cluster_recommendations(
+    profile: pd.DataFrame,
+    accounts: pd.DataFrame,
+    playbook: pd.DataFrame,
+    features: list[str],
+    currency: str = "£",
+) -> pd.DataFrame:
+    """Per cluster: its goal, what its medians say against all accounts (the document's
+    interpretation, computed), and the playbook's actions for its name."""
+    actions = playbook.set_index("cluster")
+    rows = []
+    for rec in profile[profile["customers"] > 0].itertuples(index=False):
+        play = actions.loc[base_name(rec.cluster_name)]
+        readings = []
+        for feature in features:
+            median = getattr(rec, f"{feature}_median")
+            phrase = (
+                money(median, currency)
+                if feature == "monetary"
+                else FEATURE_PHRASES.get(feature, feature + " {value:,.0f}").format(value=median)
+            )
+            readings.append(f"{phrase} ({level(median, accounts[feature], _level_metric(feature))})")
+        rows.append(
+            {
+                "cluster": rec.cluster,
+                "cluster_name": rec.cluster_name,
+                "goal": play["goal"],
+                "what the numbers say": (
+                    f"{rec.customers:,} accounts ({rec.customer_share:.0%}) bring {rec.revenue_share:.0%} of "
+                    f"revenue. Medians: {'; '.join(readings)}."
+                ),
+                "what to do": play["recommendation"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+ACCOUNT_EXPORT_COLUMNS = [
+    "application",
+    "full_name",
+    "recency",
+    "frequency_broadcast",
+    "frequency_charged",
+    "monetary",
+    "cluster",
+    "cluster_name",
+    "goal",
+    "channels",
+    "last_campaign",
+]
+
+
+def account_export(
+    accounts: pd.DataFrame, clusters: pd.DataFrame, channels: pd.Series, playbook: pd.DataFrame
+) -> pd.DataFrame:
+    """The cluster table for campaign tools: one row per account (the document's CSV, plus the
+    goal and the channels the account uses), best cluster first, highest revenue first."""
+    table = accounts.merge(clusters, on="customer_id", how="left", validate="one_to_one")
+    table["channels"] = channels.to_numpy()
+    goals = playbook.set_index("cluster")["goal"]
+    table["goal"] = table["cluster_name"].astype(str).map(base_name).map(goals)
+    table = table.sort_values(["cluster", "monetary"], ascending=[True, False], kind="stable")
+    return table[ACCOUNT_EXPORT_COLUMNS].reset_index(drop=True)

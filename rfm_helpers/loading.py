@@ -103,7 +103,7 @@ def load_transactions(cfg: InputConfig, cache_dir: Path | None = None) -> pd.Dat
     else:
         if fmt == "xlsx":
             sheet = _transactions_sheet(path, cfg)
-        raw = _read_cached(path, fmt, sheet, cfg.csv_encoding, cache_dir)
+        raw = _read_cached(path, fmt, sheet, cfg.csv_encoding, cache_dir, cfg.excel_engine)
 
     where = f"{path}" + (f" (sheet {sheet!r})" if sheet else "")
     if raw.empty:
@@ -175,11 +175,11 @@ def _read_parquet(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def _read_cached(
-    path: Path, fmt: str, sheet: str | None, encoding: str, cache_dir: Path | None
+    path: Path, fmt: str, sheet: str | None, encoding: str, cache_dir: Path | None, engine: str = "calamine"
 ) -> pd.DataFrame:
     """Parse a csv/xlsx file, or reuse its parquet copy from an earlier run."""
     if cache_dir is None:
-        return _read_csv(path, encoding) if fmt == "csv" else _read_sheet(path, sheet)
+        return _read_csv(path, encoding) if fmt == "csv" else _read_sheet(path, sheet, engine)
     sha = file_sha256(path)
     # The date format is not part of the key: dates are parsed after the cache, from text.
     key = {"sha256": sha, "sheet": sheet or "", "encoding": encoding if fmt == "csv" else ""}
@@ -191,7 +191,7 @@ def _read_cached(
             cached = None
         if cached is not None and cached.attrs.get("rfm_cache_key") == key:
             return cached
-    table = _read_csv(path, encoding) if fmt == "csv" else _read_sheet(path, sheet)
+    table = _read_csv(path, encoding) if fmt == "csv" else _read_sheet(path, sheet, engine)
     table.attrs["rfm_cache_key"] = key
     write_parquet(table, target)
     return table
@@ -223,11 +223,11 @@ def _sheet_names(path: Path) -> list[str]:
         raise InputError(f"{path} is not a readable xlsx workbook ({exc}). Re-save it from Excel.") from exc
 
 
-def _read_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+def _read_sheet(path: Path, sheet: str | None, engine: str = "calamine") -> pd.DataFrame:
     try:
         # calamine: ~10x faster than openpyxl on the 540k-row workbook. dtype=str writes
         # whole numbers without ".0", so numeric-looking ids read back as typed.
-        return pd.read_excel(path, sheet_name=sheet, engine="calamine", dtype=str, keep_default_na=False)
+        return pd.read_excel(path, sheet_name=sheet, engine=engine, dtype=str, keep_default_na=False)
     except Exception as exc:
         raise InputError(
             f"{path} (sheet {sheet!r}) could not be read ({exc}). Re-save the workbook."
@@ -341,15 +341,29 @@ def _to_datetime(
         return values
     text = values.astype(TEXT_DTYPE).str.strip()
     parsed = pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce", utc=True)
+    empty = text.isna() | text.isin(missing_text)
+    if empty.any():
+        pos = int(np.flatnonzero(empty.to_numpy())[0])
+        raise InputError(
+            f"{ctx.where}: column {column!r} is empty at {ctx.row(pos)} ({int(empty.sum()):,} rows without "
+            "a date). Every transaction needs its date: fill them in or remove those rows."
+        )
     bad = parsed.isna()
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        shown = text.iloc[pos]
-        shown = "an empty value" if pd.isna(shown) or shown in missing_text else repr(shown)
-        expected = f"the format {date_format!r}" if date_format else "ISO 8601 (e.g. 2010-12-01 08:26)"
+        expected = f"the format {date_format!r}" if date_format else "ISO 8601"
+        if not bad.all():
+            good = int(np.flatnonzero(~bad.to_numpy())[0])
+            raise InputError(
+                f"{ctx.where}: column {column!r} mixes date formats: {int((~bad).sum()):,} values are in "
+                f"{expected} (e.g. {text.iloc[good]!r} at {ctx.row(good)}) but {int(bad.sum()):,} are not "
+                f"(e.g. {text.iloc[pos]!r} at {ctx.row(pos)}). Re-export the column in one format and "
+                "set input.date_format to it."
+            )
+        example = "" if date_format else " (e.g. 2010-12-01 08:26)"
         raise InputError(
-            f"{ctx.where}: column {column!r} has {shown} at {ctx.row(pos)} that is not a date in "
-            f"{expected} ({int(bad.sum()):,} such values). Set input.date_format, e.g. "
+            f"{ctx.where}: column {column!r} has {text.iloc[pos]!r} at {ctx.row(pos)} that is not a date in "
+            f"{expected}{example} ({int(bad.sum()):,} such values). Set input.date_format, e.g. "
             "'%m/%d/%y %H:%M' for dates like 12/1/10 8:26."
         )
     # Offsets in the text (e.g. +01:00) are converted to UTC; naive text is taken as UTC.

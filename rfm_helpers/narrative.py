@@ -5,11 +5,13 @@ Each function takes result tables and returns Markdown; the notebooks display it
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
-from rfm_helpers.config import ClusteringConfig, RFMConfig
+from rfm_helpers.clustering import base_name
+from rfm_helpers.config import AccountsSource, ClusteringConfig, RFMConfig
 from rfm_helpers.plots import money
 
 
@@ -203,24 +205,30 @@ def excluded_note(rfm: RFMConfig) -> str:
 # --- clustering -----------------------------------------------------------------------
 
 
-def describe_clustering_setup(ccfg: ClusteringConfig, customers: int) -> str:
+def describe_clustering_setup(ccfg: ClusteringConfig, customers: int, entity: str = "customers") -> str:
     transform = "log(1 + x), then standardised" if ccfg.log_transform else "standardised (no log transform)"
     return (
-        f"**{customers:,} customers**, features {', '.join(f'`{f}`' for f in ccfg.features)}, {transform}; "
+        f"**{customers:,} {entity}**, features {', '.join(f'`{f}`' for f in ccfg.features)}, {transform}; "
         f"KMeans with k = {ccfg.k}, `random_state` = {ccfg.random_state}, {ccfg.n_init} initialisations."
     )
 
 
-def describe_clusters(profile: pd.DataFrame, crosstab: pd.DataFrame, currency: str = "£") -> str:
-    """One line per cluster: size, revenue share and the RFM segment most of it falls in."""
+def describe_clusters(
+    profile: pd.DataFrame,
+    crosstab: pd.DataFrame | None = None,
+    currency: str = "£",
+    entity: str = "customers",
+) -> str:
+    """One line per cluster: size, revenue share and (given a segment ``crosstab``) the RFM
+    segment most of it falls in."""
     lines = []
     for row in profile.itertuples(index=False):
-        column = crosstab.get(row.cluster_name)
+        column = None if crosstab is None else crosstab.get(row.cluster_name)
         dominant = ""
         if column is not None and column.notna().any():
             dominant = f"; mostly **{column.idxmax()}** ({_pct(column.max())})"
         revenue = f", {_pct(row.revenue_share)} of revenue" if hasattr(row, "revenue_share") else ""
-        size = f"{row.customers:,} customers ({_pct(row.customer_share)})"
+        size = f"{row.customers:,} {entity} ({_pct(row.customer_share)})"
         lines.append(f"- **{row.cluster_name}**: {size}{revenue}{dominant}")
     return "\n".join(lines)
 
@@ -295,3 +303,59 @@ def describe_export(export: pd.DataFrame, paths: list[Path]) -> str:
     if scored < len(export):
         text += f" {len(export) - scored:,} customers were not scored (see the note column)."
     return text
+
+
+# --- account runs (SQL extraction) -----------------------------------------------------
+
+
+def describe_extraction(source: AccountsSource, database: str, accounts: int) -> str:
+    """Where the accounts came from and the window, time zone and rules they were measured with."""
+    method = (
+        "the corrected method"
+        if source.method == "corrected"
+        else "**the source document's method, faults included** (for comparison only)"
+    )
+    categories = ", ".join(source.charged_wa_categories) or "none"
+    return (
+        f"**{accounts:,} accounts** extracted from {database} with the SQL files in `{source.sql_dir}`, "
+        f"using {method}. Window: local days {source.window_start:%d %b %Y} to "
+        f"{source.window_end - dt.timedelta(days=1):%d %b %Y} in {source.timezone} "
+        f"(timestamps are stored in UTC). Recency is counted in days up to {source.as_of:%d %b %Y}, "
+        f"a parameter, never the day the report runs. Campaign channels: {', '.join(source.channels)}; "
+        f"charged WhatsApp categories: {categories}; prices from `{source.prices}`."
+    )
+
+
+def describe_method_comparison(losses: pd.DataFrame, currency: str = "£") -> str:
+    """What the source document's extraction loses, from :func:`accounts.document_losses`."""
+    total = losses.loc["all"]
+    lost, accounts = int(total["lost"]), int(total["accounts"])  # the row is float (it holds a share)
+    if lost == 0:
+        return "The source document's method keeps every account of the corrected extraction."
+    worst = losses.drop(index="all").sort_values("lost", ascending=False).head(3)
+    profiles = ", ".join(
+        f"{profile} ({int(row.lost):,} of {int(row.accounts):,})"
+        for profile, row in worst.iterrows()
+        if row.lost
+    )
+    return (
+        f"The source document's queries and merges would drop **{lost:,} of {accounts:,} "
+        f"accounts ({_pct(total['lost_share'])})**, worth {money(total['lost_revenue'], currency)} of "
+        f"revenue: its charged-messages query starts from WhatsApp (LEFT JOIN) and its merges are "
+        f"inner joins, so accounts without WhatsApp traffic vanish. Most affected: {profiles}."
+    )
+
+
+def cluster_headline(profile: pd.DataFrame, playbook: pd.DataFrame, currency: str = "£") -> str:
+    """Key messages: per cluster (playbook order), its goal, size, revenue share and medians."""
+    table = profile.assign(base=profile["cluster_name"].map(base_name)).merge(
+        playbook, left_on="base", right_on="cluster", suffixes=("", "_playbook")
+    )
+    lines = ["**Key messages**", ""]
+    for row in table.sort_values(["priority", "cluster"]).itertuples(index=False):
+        lines.append(
+            f"- **{row.goal}: {row.cluster_name}** — {row.customers:,} accounts ({_pct(row.customer_share)}) "
+            f"bring {_pct(row.revenue_share)} of revenue; median last campaign {row.recency_median:,.0f} "
+            f"days ago, median revenue {money(row.monetary_median, currency)}."
+        )
+    return "\n".join(lines)

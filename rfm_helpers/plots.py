@@ -290,6 +290,8 @@ METRIC_LABELS = {
     "recency": "Recency (days since last order)",
     "frequency": "Frequency (orders)",
     "monetary": "Monetary (revenue, {currency})",
+    "frequency_broadcast": "Campaigns (finished broadcasts)",
+    "frequency_charged": "Charged messages",
 }
 
 
@@ -455,8 +457,8 @@ def heatmap(
 # --- insights -------------------------------------------------------------------------
 
 
-def contribution(summary: pd.DataFrame, category: str = "segment") -> Figure:
-    """Share of customers next to share of revenue, per segment (or group)."""
+def contribution(summary: pd.DataFrame, category: str = "segment", entity: str = "customers") -> Figure:
+    """Share of customers (or accounts) next to share of revenue, per segment, group or cluster."""
     data = summary.melt(
         id_vars=category,
         value_vars=["customer_share", "revenue_share"],
@@ -464,7 +466,7 @@ def contribution(summary: pd.DataFrame, category: str = "segment") -> Figure:
         value_name="share",
     )
     data["measure"] = data["measure"].map(
-        {"customer_share": "Share of customers", "revenue_share": "Share of revenue"}
+        {"customer_share": f"Share of {entity}", "revenue_share": "Share of revenue"}
     )
     order = summary.sort_values("revenue_share", ascending=False)[category].astype(str).tolist()
     data[category] = data[category].astype(str)
@@ -476,7 +478,7 @@ def contribution(summary: pd.DataFrame, category: str = "segment") -> Figure:
         ax.bar_label(container, labels=[f"{v.get_width():.0%}" for v in container], padding=2, fontsize=8)
     ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
     _percent_axis(ax.xaxis)
-    ax.set_title(f"Contribution by {category}: customers vs revenue")
+    ax.set_title(f"Contribution by {category}: {entity} vs revenue")
     ax.set_xlabel("Share of total")
     ax.set_ylabel("")
     ax.legend(title="", loc="lower right")

@@ -108,30 +108,30 @@ def load_segment_groups(path: str | Path, segments: Iterable[str]) -> pd.DataFra
     return table[["segment", "group"]].reset_index(drop=True)
 
 
-def load_group_playbook(path: str | Path, groups: Iterable[str]) -> pd.DataFrame:
-    """Playbook rows (``group``, ``priority``, ``goal``, ``recommendation``) for ``groups``.
+def load_group_playbook(path: str | Path, groups: Iterable[str], key: str = "group") -> pd.DataFrame:
+    """Playbook rows (``<key>``, ``priority``, ``goal``, ``recommendation``) for ``groups``.
 
-    Every group must be present exactly once; rows come sorted by ``priority``.
+    ``key`` is ``group`` for segment groups and ``cluster`` for the cluster playbook (one row per
+    word of the cluster vocabulary). Every one of ``groups`` must be present exactly once; rows
+    come sorted by ``priority``.
     """
     name = str(resolve(path))
-    columns = ["group", "priority", "goal", "recommendation"]
+    columns = [key, "priority", "goal", "recommendation"]
     table = _read_csv(path)
     _require_columns(table, columns, name)
     table = table[columns].apply(_clean_text)
-    _require_non_empty(table, "group", name)
-    _require_unique(table, "group", name)
+    _require_non_empty(table, key, name)
+    _require_unique(table, key, name)
     priority = pd.to_numeric(table["priority"], errors="coerce")
     if priority.isna().any() or (priority % 1 != 0).any():
-        bad = table.loc[priority.isna() | (priority % 1 != 0), "group"].tolist()
-        raise ReferenceError(
-            f"Group playbook {name}: 'priority' must be a whole number for {', '.join(bad)}."
-        )
-    missing = [g for g in dict.fromkeys(groups) if g not in set(table["group"])]
+        bad = table.loc[priority.isna() | (priority % 1 != 0), key].tolist()
+        raise ReferenceError(f"Playbook {name}: 'priority' must be a whole number for {', '.join(bad)}.")
+    missing = [g for g in dict.fromkeys(groups) if g not in set(table[key])]
     if missing:
-        raise ReferenceError(f"Group playbook {name}: add a row for the group(s) {', '.join(missing)}.")
+        raise ReferenceError(f"Playbook {name}: add a row for the {key}(s) {', '.join(missing)}.")
     table = table.assign(priority=priority.astype("int64"))
     wanted = set(groups)
-    return table[table["group"].isin(wanted)].sort_values(["priority", "group"]).reset_index(drop=True)
+    return table[table[key].isin(wanted)].sort_values(["priority", key]).reset_index(drop=True)
 
 
 def load_non_product_codes(path: str | Path) -> pd.DataFrame:

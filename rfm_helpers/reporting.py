@@ -113,7 +113,7 @@ def build_manifest(
     params_file: Path,
     started: str,
     finished: str,
-    input_sha256: str,
+    input_info: dict[str, str],
     reports: list[dict[str, Any]],
     exports: list[dict[str, Any]],
     fingerprint: str,
@@ -121,7 +121,8 @@ def build_manifest(
     """Everything needed to tell how a published run was produced.
 
     ``reports``: one ``{notebook, title, html, duration_s}`` per page; ``exports``: one
-    :func:`export_info` per file; ``fingerprint``: see ``runner.run_fingerprint``.
+    :func:`export_info` per file; ``input_info``: ``path`` and ``sha256`` of what was read;
+    ``fingerprint``: hash of the step fingerprints (``rfm_helpers.pipeline``).
     """
     return {
         "run_name": cfg.run_name,
@@ -130,7 +131,7 @@ def build_manifest(
         "parameters": cfg.model_dump(mode="json"),
         "started": started,
         "finished": finished,
-        "input": {"path": display_path(cfg.input_path), "sha256": input_sha256},
+        "input": input_info,
         "git": git_info(),
         **environment_info(),
         "reports": reports,

@@ -157,7 +157,7 @@ def _publish(
     results: Sequence[StepResult],
     *,
     started: str,
-    input_sha256: str,
+    input_info: dict[str, str],
     fingerprint: str,
 ) -> None:
     """Assemble pages, exports and manifest in a staging folder, then swap it in."""
@@ -184,7 +184,7 @@ def _publish(
             params_file=params_path,
             started=started,
             finished=_now(),
-            input_sha256=input_sha256,
+            input_info=input_info,
             reports=reports,
             exports=_copy_exports(cfg.exports_dir, staging / EXPORTS_DIRNAME),
             fingerprint=fingerprint,
@@ -203,11 +203,9 @@ class _Run:
         self.cfg, self.params_path, self.steps = cfg, params_path, steps
         self.notebooks_dir, self.jobs = notebooks_dir, jobs
         self.steps_root = build_dir() / cfg.run_name / "steps"
-        self.input_sha256 = sha256_file(cfg.input_path)
+        self.input_info, source_hashes = _source_inputs(cfg)
         reference = {name: resolve(path) for name, path in cfg.reference.model_dump().items()}
-        self.inputs = {"input": self.input_sha256} | {
-            name: pipeline.content_hash(path) for name, path in reference.items()
-        }
+        self.inputs = source_hashes | {name: pipeline.content_hash(path) for name, path in reference.items()}
         self.parameters = cfg.model_dump(mode="json")
         self.environment = pipeline.environment_fingerprint()
         self.export_key = pipeline.combined_hash(sha256_file(p) for p in EXPORT_CODE)
@@ -287,6 +285,33 @@ class _Run:
             except Exception as exc:  # a kernel that died already; nothing left to stop
                 print(f"warning: stopping a kernel: {exc}", file=sys.stderr)
         self.workers = []
+
+
+def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """What the run reads besides the reference tables: its manifest entry (``path``,
+    ``sha256``) and the content hashes that go into the step fingerprints.
+
+    An account run's DuckDB file is built here from the generator when missing or stale. A live
+    PostgreSQL database can change at any moment and cannot be hashed, so its extraction step
+    reruns every time (its fingerprint includes the time)."""
+    if cfg.accounts is None:
+        digest = sha256_file(cfg.input_path)
+        return {"path": display_path(cfg.input_path), "sha256": digest}, {"input": digest}
+    source = cfg.accounts
+    queries = {p.name: sha256_file(p) for p in sorted(resolve(source.sql_dir).glob("*.sql"))}
+    hashes = {"sql": pipeline.combined_hash(f"{n}:{h}" for n, h in queries.items())}
+    hashes["prices"] = pipeline.content_hash(resolve(source.prices))
+    if source.engine == "postgres":
+        from rfm_helpers.sqlengine import describe_url, postgres_url
+
+        live = f"live database, read at {_now()}"
+        hashes["database"] = live
+        return {"path": describe_url(postgres_url(source)), "sha256": live}, hashes
+    from rfm_helpers.synthetic_accounts import ensure_database
+
+    database = ensure_database(source)
+    hashes["database"] = sha256_file(database)
+    return {"path": display_path(database), "sha256": hashes["database"]}, hashes
 
 
 def _print_step(index: int, total: int, name: str, message: str) -> None:
@@ -375,7 +400,7 @@ def run(
     except PipelineError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if not cfg.input_path.is_file():
+    if cfg.input is not None and not cfg.input_path.is_file():
         # Checked here so the analyst learns it in a second, not after a kernel has started.
         print(
             f"Input file not found: {cfg.input_path}. Check input.path in {display_path(params_path)}.",
@@ -387,7 +412,11 @@ def run(
     published = reports_root / cfg.run_name
     _remove_stale_staging(reports_root, cfg.run_name)
     started, t_run = _now(), time.perf_counter()
-    run_state = _Run(cfg, params_path, steps, notebooks_dir, max(1, jobs))
+    try:
+        run_state = _Run(cfg, params_path, steps, notebooks_dir, max(1, jobs))
+    except (OSError, ValueError) as exc:  # the account database could not be built or reached
+        print(f"Cannot read the run's data: {exc}", file=sys.stderr)
+        return 2
     try:
         if not _execute_steps(run_state, force):
             return 1
@@ -411,7 +440,7 @@ def run(
             params_path,
             results,
             started=started,
-            input_sha256=run_state.input_sha256,
+            input_info=run_state.input_info,
             fingerprint=fingerprint,
         )
     except Exception as exc:

@@ -35,3 +35,7 @@ def playbook() -> pd.DataFrame:
             "recommendation": ["upsell", "re-engage", "onboard", "cheap offers"],
         }
     )
+
+
+# The throwaway PostgreSQL server (session fixtures `postgres_server`, `postgres_url`).
+pytest_plugins = ["postgres_server"]

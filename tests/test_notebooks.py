@@ -10,7 +10,7 @@ from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from rfm_helpers.pipeline import load_pipeline
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "nbval"
-GOLDEN_RUNS = {"transactions": "test_sample"}
+GOLDEN_RUNS = {"transactions": "test_sample", "accounts": "test_omnichannel"}
 """The params file (``params/<name>.yaml``) whose run gives each pipeline's nbval copies."""
 PIPELINES = {kind: load_pipeline(NOTEBOOKS_DIR, kind) for kind in GOLDEN_RUNS}
 STEPS = sorted({step.notebook for steps in PIPELINES.values() for step in steps})

@@ -18,7 +18,7 @@ import nbformat
 
 from rfm_helpers.paths import PROJECT_ROOT
 
-GOLDEN_RUNS = ("test_sample",)
+GOLDEN_RUNS = ("test_sample", "test_omnichannel")
 """One params file per pipeline (``params/<name>.yaml``); copies go to tests/nbval/<name>/."""
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "nbval"
 CHECK_TAG = "nbval-check-output"

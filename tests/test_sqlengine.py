@@ -1,0 +1,136 @@
+"""sqlengine without a server: placeholders, dtypes, where the URL comes from, clear errors;
+and the ``accounts:`` params section (no password in a committed file, input XOR accounts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from rfm_helpers import sqlengine
+from rfm_helpers.config import AccountsSource, ConfigError, RunConfig, load_config
+from rfm_helpers.synthetic_accounts import write_duckdb
+
+
+def test_placeholders_become_driver_parameters_and_casts_stay():
+    sql = "SELECT x::date, '50%' FROM t WHERE d >= :window_start AND tz = :timezone -- note: ok"
+    assert sqlengine.bind_parameters(sql, "postgres") == (
+        "SELECT x::date, '50%%' FROM t WHERE d >= %(window_start)s AND tz = %(timezone)s -- note: ok"
+    )
+    assert sqlengine.bind_parameters(sql, "duckdb") == (
+        "SELECT x::date, '50%' FROM t WHERE d >= $window_start AND tz = $timezone -- note: ok"
+    )
+
+
+def test_dtypes_are_the_same_whichever_driver_sent_the_values():
+    from_postgres = pd.DataFrame(
+        {
+            "n": [decimal.Decimal(3), decimal.Decimal(4)],
+            "at": [dt.datetime(2024, 1, 1, 1, 30), None],
+            "day": [dt.date(2024, 1, 1), dt.date(2024, 1, 2)],
+            "name": ["a", None],
+            "ratio": [0.5, 1.5],
+        }
+    )
+    out = sqlengine._stable_dtypes(from_postgres)
+    assert out["n"].dtype == "int64" and out["n"].tolist() == [3, 4]
+    assert out["at"].dtype == "datetime64[us]" and out["at"].isna().tolist() == [False, True]
+    assert out["day"].dtype == "datetime64[us]"
+    assert out["ratio"].dtype == "float64"
+    assert out["name"].iloc[0] == "a" and pd.isna(out["name"].iloc[1])
+
+
+def test_password_in_params_url_is_rejected():
+    with pytest.raises(ValidationError, match="~/.pgpass"):
+        AccountsSource(engine="postgres", postgres_url="postgresql://me:secret@db:5432/platform")
+    with pytest.raises(ValidationError, match="contains a password"):
+        AccountsSource(postgres_url="postgresql://me@db/platform?password=secret")
+    assert AccountsSource(postgres_url="postgresql://me@db:5432/platform").postgres_url
+
+
+def test_url_comes_from_the_named_environment_variable_first(monkeypatch):
+    source = AccountsSource(engine="postgres", postgres_url="postgresql://me@db/a", postgres_url_env="MY_URL")
+    monkeypatch.delenv("MY_URL", raising=False)
+    assert sqlengine.postgres_url(source) == "postgresql://me@db/a"
+    monkeypatch.setenv("MY_URL", "postgresql://me:pw@other/b")
+    assert sqlengine.postgres_url(source) == "postgresql://me:pw@other/b"
+
+
+def test_missing_url_says_which_variable_to_set(monkeypatch):
+    monkeypatch.delenv("MY_URL", raising=False)
+    with pytest.raises(sqlengine.SqlError, match="MY_URL"):
+        sqlengine.postgres_url(AccountsSource(engine="postgres", postgres_url_env="MY_URL"))
+
+
+def test_messages_never_show_the_password():
+    assert sqlengine.describe_url("postgresql://me:secret@db.example:6543/platform") == (
+        "PostgreSQL db.example:6543/platform"
+    )
+
+
+def test_missing_duckdb_file_says_how_to_build_it(tmp_path):
+    with pytest.raises(sqlengine.SqlError, match="python -m rfm_helpers.synthetic_accounts"):
+        sqlengine.connect_duckdb(tmp_path / "absent.duckdb")
+
+
+@pytest.fixture
+def engine(tmp_path):
+    frame = pd.DataFrame({"application": ["a", "b"], "label": ["testing", "demo"]})
+    path = write_duckdb({"raw.master_testing_demo_account": frame}, tmp_path / "one.duckdb")
+    with sqlengine.connect_duckdb(path) as opened:
+        yield opened
+
+
+def test_query_binds_parameters_and_refuses_missing_ones(engine, tmp_path):
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT application FROM raw.master_testing_demo_account WHERE label = :label")
+    assert engine.query(query, {"label": "demo", "unused": 1})["application"].tolist() == ["b"]
+    with pytest.raises(sqlengine.SqlError, match=r"q.sql needs parameter\(s\) \['label'\]"):
+        engine.query(query, {})
+
+
+def test_a_value_is_never_executed_as_sql(engine, tmp_path):
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT application FROM raw.master_testing_demo_account WHERE label = :label")
+    assert engine.query(query, {"label": "x' OR '1'='1"}, allow_empty=True).empty
+
+
+def test_missing_sql_file_names_the_parameter(engine, tmp_path):
+    with pytest.raises(sqlengine.SqlError, match="accounts.sql_dir"):
+        engine.query(tmp_path / "absent.sql")
+
+
+def test_session_table_is_joinable(engine, tmp_path):
+    engine.load_table("run_channels", pd.DataFrame({"channel": ["wa", "sms"]}))
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT COUNT(*) AS n FROM run_channels")
+    assert engine.query(query)["n"].tolist() == [2]
+
+
+def test_window_must_be_ordered_and_as_of_not_inside_it():
+    with pytest.raises(ValidationError, match="window_end must be after"):
+        AccountsSource(window_start=dt.date(2024, 5, 1), window_end=dt.date(2024, 5, 1))
+    with pytest.raises(ValidationError, match="as_of must be on or after"):
+        AccountsSource(as_of=dt.date(2024, 11, 1))
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        AccountsSource(timezone="Asia/Djakarta")
+
+
+def test_accounts_replaces_input_and_both_is_an_error(tmp_path):
+    assert RunConfig.model_validate({"accounts": {}}).input is None
+    assert RunConfig.model_validate({}).input is not None  # transactions by default
+    path = tmp_path / "both.yaml"
+    path.write_text("input:\n  path: x.parquet\naccounts:\n  engine: duckdb\n")
+    with pytest.raises(ConfigError, match="either 'input'"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("name", ["omnichannel.yaml", "omnichannel_document.yaml"])
+def test_shipped_omnichannel_params_validate(name):
+    cfg = load_config(f"params/{name}")
+    assert cfg.input is None and cfg.accounts is not None
+    assert cfg.clustering.features == ["recency", "frequency_broadcast", "frequency_charged", "monetary"]
+    assert cfg.report.currency == "IDR"
