@@ -21,7 +21,7 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 NBSTRIPOUT := $(VENV)/bin/nbstripout --keep-id
 ALL_PARAMS := $(filter-out params/test_%.yaml,$(wildcard params/*.yaml))
 
-.PHONY: help env system-deps report reports-all test golden lint format strip lock lab clean
+.PHONY: help env system-deps report reports-all test bench golden lint format strip lock lab clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PARAMS=params/<file>.yaml] [FORCE=1]"
@@ -69,6 +69,10 @@ test: $(STAMP) system-deps ## Lint, check notebooks are stripped, run pytest, th
 	@echo "nbval: executing tests/nbval/*.ipynb on the test sample (outputs in a temporary folder)"
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 		RFM_OUTPUT_ROOT=$$out $(PY) -m pytest --nbval-lax -p no:cacheprovider tests/nbval
+
+bench: $(STAMP) ## Benchmarks: make report vs the naive chain, incremental reruns, then 1M/10M/100M rows
+	$(PY) bench/report_bench.py
+	$(PY) bench/scale.py
 
 golden: $(STAMP) ## Regenerate tests/nbval (reference outputs of the key cells) after editing a notebook
 	$(PY) tools/make_golden.py

@@ -46,6 +46,26 @@ _RULES = {
 }
 
 
+# What to check when a rule removes the last rows: the usual cause is a wrong file or column.
+_WHEN_NOTHING_LEFT = {
+    "cancellations": "Every invoice number starts with 'C' (cancelled orders): point input.path at "
+    "the sales export, or check that input.columns.invoice_id names the invoice number column.",
+    "non_positive_quantity": "Every remaining line has a quantity of zero or less: the file looks "
+    "like returns only. Point input.path at the sales export, or check that input.columns.quantity "
+    "names the quantity column.",
+    "flagged_descriptions": "Every remaining description is listed in the "
+    "reference.flagged_descriptions file: check that file, or set "
+    "cleaning.drop_flagged_descriptions: false.",
+    "non_positive_price": "Every remaining line has a price (or amount) of zero or less: check that "
+    "input.columns.unit_price (or input.columns.amount) names the price column and that the file "
+    "holds sales, not refunds.",
+    "non_product_codes": "Every remaining stock code is listed in the reference.non_product_codes "
+    "file: check that file, or set cleaning.drop_non_product_codes: false.",
+    "missing_customer": "No remaining line has a customer ID: check that input.columns.customer_id "
+    "names the column holding the customer IDs, and that input.missing_text does not list real IDs.",
+}
+
+
 class CleaningError(ValueError):
     """The cleaning rules removed every row (or the input cannot be cleaned)."""
 
@@ -202,7 +222,8 @@ class _Ledger:
         if after.empty:
             raise CleaningError(
                 f"Cleaning removed every row: rule {step!r} ({_RULES[step]}) removed the last "
-                f"{len(before):,} rows. Check the input and the cleaning parameters.\n"
+                f"{len(before):,} rows. "
+                f"{_WHEN_NOTHING_LEFT.get(step, 'Check the input and the cleaning parameters.')}\n"
                 f"Ledger so far:\n{self.frame().to_string(index=False)}"
             )
         return after

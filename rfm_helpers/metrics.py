@@ -69,10 +69,18 @@ def customer_metrics(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
     ``invoice_id`` when ``cfg.frequency == "invoices"``, rows when ``"lines"``);
     ``monetary`` (float, sum of ``revenue``); ``first_purchase`` and ``last_purchase``
     (timestamps); ``country`` (most frequent by rows, ties alphabetical; only when the input
-    has a ``country`` column).
+    has a ``country`` column). Fewer than 2 customers raise :class:`MetricsError`.
     """
     reference = resolve_snapshot(clean, cfg)
     grouped = clean.groupby("customer_id", sort=True)
+    if grouped.ngroups < 2:
+        # Scores place each customer among the others; with one customer there is no "among".
+        raise MetricsError(
+            f"The clean data has a single customer ({clean['customer_id'].iloc[0]}): RFM scores rank "
+            "customers against each other, so at least 2 are needed. Check input.path and "
+            "input.columns.customer_id, and the cleaning ledger of the cleaning report for the rows "
+            "the rules removed."
+        )
     frequency = grouped["invoice_id"].nunique() if cfg.frequency == "invoices" else grouped.size()
     out = pd.DataFrame(
         {

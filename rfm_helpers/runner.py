@@ -411,6 +411,8 @@ def run(
     reports_root = reports_dir()
     published = reports_root / cfg.run_name
     _remove_stale_staging(reports_root, cfg.run_name)
+    if reports_root.is_dir():
+        write_index(reports_root)  # a run killed between publishing and indexing left it stale
     started, t_run = _now(), time.perf_counter()
     try:
         run_state = _Run(cfg, params_path, steps, notebooks_dir, max(1, jobs))
