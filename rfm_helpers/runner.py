@@ -270,13 +270,14 @@ class _Run:
 
     def start_kernels(self) -> None:
         """Start the kernels, importing the steps' helper modules in them right away."""
-        from rfm_helpers.kernels import KernelWorker
+        from rfm_helpers.kernels import KernelWorker, warm_up
 
         modules = sorted(
             {p.stem for step in self.steps for p in pipeline.helper_modules(step.notebook)} - {"__init__"}
         )
         prelude = "\n".join(f"import rfm_helpers.{name}" for name in modules)
         self.workers = [KernelWorker(self.notebooks_dir, prelude) for _ in range(self.jobs)]
+        warm_up()
 
     def stop_kernels(self) -> None:
         for worker in self.workers:

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rfm_helpers.config import load_config
+from rfm_helpers.config import RunConfig, load_config
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from rfm_helpers.pipeline import load_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REQUIRE_BROWSER_ENV = "RFM_REQUIRE_BROWSER"
 PARAMS_ENV = "RFM_BROWSER_PARAMS"
-"""Comma-separated params files to build and browse (default: the test sample only)."""
-DEFAULT_PARAMS = "params/test_sample.yaml"
+"""Comma-separated params files to build and browse (default: one run of each pipeline)."""
+DEFAULT_PARAMS = "params/test_sample.yaml,params/test_omnichannel.yaml"
 PUBLISHED_ENV = "RFM_BROWSER_REPORTS"
 """A ``reports/`` folder already built (e.g. by ``make report``) to browse instead of building one."""
 MANIFEST_NAME = "manifest.json"
@@ -30,10 +31,6 @@ MAX_SCREENSHOT_HEIGHT = 16_000
 PAGE_LOAD_TIMEOUT_S = 30
 ALLOWED_URL_SCHEMES = ("file:", "data:")
 """Everything a report needs is in the reports folder or embedded in the page."""
-
-REPORT_STEMS = tuple(sorted(step.stem for step in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")))
-"""One published page per pipeline notebook, ``<stem>.html`` (a test checks this against each
-run's manifest, so a page the runner adds or drops is noticed)."""
 
 
 def params_files() -> list[Path]:
@@ -48,15 +45,27 @@ def published_reports() -> Path | None:
     return Path(folder).resolve() if folder else None
 
 
-def run_names() -> tuple[str, ...]:
-    """Runs under test: the published runs in ``PUBLISHED_ENV``, else those of :func:`params_files`."""
+def run_pages() -> dict[str, tuple[str, ...]]:
+    """Runs under test and the page stems each publishes (its pipeline's steps, from
+    notebooks/pipeline.yaml): the published runs in ``PUBLISHED_ENV``, else those of
+    :func:`params_files`. A test checks them against each run's manifest."""
     existing = published_reports()
-    if existing is not None:
-        return tuple(sorted(p.parent.name for p in existing.glob(f"*/{MANIFEST_NAME}")))
-    return tuple(load_config(path).run_name for path in params_files())
+    configs = (
+        [
+            RunConfig.model_validate(json.loads(p.read_text())["parameters"])
+            for p in existing.glob(f"*/{MANIFEST_NAME}")
+        ]
+        if existing is not None
+        else [load_config(path) for path in params_files()]
+    )
+    return {
+        cfg.run_name: tuple(step.name for step in load_pipeline(NOTEBOOKS_DIR, cfg.pipeline))
+        for cfg in sorted(configs, key=lambda c: c.run_name)
+    }
 
 
-RUN_NAMES = run_names()
+RUN_PAGES = run_pages()
+RUN_NAMES = tuple(RUN_PAGES)
 
 
 @dataclass

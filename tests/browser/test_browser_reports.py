@@ -17,15 +17,16 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from browser.report_browser import ALLOWED_URL_SCHEMES, MANIFEST_NAME, REPORT_STEMS, RUN_NAMES
+from browser.report_browser import ALLOWED_URL_SCHEMES, MANIFEST_NAME, RUN_NAMES, RUN_PAGES
 from rfm_helpers.htmlexport import export_html
 
 pytestmark = pytest.mark.slow
 
 INDEX = "index.html"
-PAGES = [INDEX] + [f"{run}/{stem}.html" for run in RUN_NAMES for stem in REPORT_STEMS]
+PAGES = [INDEX] + [f"{run}/{stem}.html" for run, stems in RUN_PAGES.items() for stem in stems]
 EXPORTS_DIRNAME = "exports"
-CUSTOMER_EXPORT = "customer_segments.csv"
+ENTITY_EXPORTS = {"customer_segments.csv": "customer_id", "account_clusters.csv": "application"}
+"""Each run's one-row-per-customer (or account) export and its key column."""
 
 # Size budget, measured on params/default.yaml (full data, 4,334 customers; 2026-11-23): pages
 # 439–920 KB each (3.14 MB together), dominated by the embedded PNG charts, whose size does not
@@ -121,7 +122,7 @@ def test_index_links_every_report_and_export(visit_page, reports_root):
 def test_tested_pages_are_the_published_pages(reports_root, run):
     manifest = json.loads((reports_root / run / MANIFEST_NAME).read_text(encoding="utf-8"))
     published = sorted(report["html"] for report in manifest["reports"])
-    assert published == [f"{stem}.html" for stem in REPORT_STEMS]
+    assert published == [f"{stem}.html" for stem in RUN_PAGES[run]]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -141,8 +142,9 @@ def test_report_size_within_budget(reports_root, run):
     assert sum(pages.values()) <= MAX_PAGES_BYTES_PER_RUN, f"{run}: pages total {sum(pages.values()):,} bytes"
 
     exports = folder / EXPORTS_DIRNAME
-    with (exports / CUSTOMER_EXPORT).open(newline="", encoding="utf-8") as fh:
-        customers = len({row["customer_id"] for row in csv.DictReader(fh)})
+    (name, key), *_ = [(n, k) for n, k in ENTITY_EXPORTS.items() if (exports / n).is_file()]
+    with (exports / name).open(newline="", encoding="utf-8") as fh:
+        customers = len({row[key] for row in csv.DictReader(fh)})
     export_bytes = sum(p.stat().st_size for p in exports.iterdir())
     assert export_bytes <= MAX_EXPORT_BYTES_PER_CUSTOMER * customers, (
         f"{run}: exports {export_bytes:,} bytes for {customers:,} customers "
