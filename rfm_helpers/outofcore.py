@@ -1,0 +1,520 @@
+"""Cleaning rules and the customer table in SQL, for inputs too large for pandas.
+
+The rules of :mod:`rfm_helpers.cleaning` (same order, same ledger) and the aggregation of
+:func:`rfm_helpers.metrics.customer_metrics` are written once as SQL (``sql/rfm/*.sql``, see
+:mod:`rfm_helpers.sqldialect`) and run by any engine that implements :class:`SQLEngine`:
+DuckDB here (out of core, over parquet files, directories or globs), PostgreSQL and Spark in
+the parity tests. Money is summed as DECIMAL, so totals are exact and do not depend on the
+order in which parallel workers add rows up.
+
+Entry points: :func:`resolve_engine` (``engine: auto`` → pandas or duckdb) and
+:func:`clean_and_aggregate` (DuckDB: parquet in, clean parquet + ledger + customers out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from rfm_helpers.atomic import atomic_path
+from rfm_helpers.cleaning import _RULES, _WHEN_NOTHING_LEFT, DUPLICATE_KEY, LEDGER_COLUMNS, CleaningError
+from rfm_helpers.config import (
+    CANONICAL_COLUMNS,
+    CleaningConfig,
+    ColumnMap,
+    EngineConfig,
+    InputConfig,
+    RFMConfig,
+)
+from rfm_helpers.loading import InputError, _check_columns, detect_format
+from rfm_helpers.metrics import MetricsError, resolve_snapshot
+from rfm_helpers.paths import resolve
+from rfm_helpers.sqldialect import render
+
+ROW_RULES = tuple(_RULES)[1:-1]
+"""Rules 1-6, in the order :func:`rfm_helpers.cleaning.clean_transactions` applies them."""
+TOP_VALUES = 5
+"""How many frequent values the ledger note of a rule lists (as the pandas path)."""
+_SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
+_FILE_STRIDE = 1 << 40
+"""row_id = file number x stride + row number in the file: the export's row order across files."""
+
+
+class SQLEngine(Protocol):
+    """What the SQL pipeline needs from an engine (DuckDB, PostgreSQL, Spark, …)."""
+
+    dialect: str
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Make a small pandas frame queryable as table ``name``."""
+
+    def create_view(self, name: str, sql: str) -> None:
+        """(Re)define ``name`` as the query ``sql`` (evaluated when used)."""
+
+    def create_table(self, name: str, sql: str) -> None:
+        """Store the rows of ``sql`` as the temporary table ``name`` (read several times)."""
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` and return its rows."""
+
+
+@dataclass
+class OutOfCoreResult:
+    """What :func:`clean_and_aggregate` produced."""
+
+    ledger: pd.DataFrame
+    """As :attr:`rfm_helpers.cleaning.CleaningResult.ledger`."""
+    customers: pd.DataFrame
+    """As :func:`rfm_helpers.metrics.customer_metrics`."""
+    clean_path: Path
+    """The clean transactions, as parquet, sorted as the pandas path sorts them."""
+    clean_rows: int
+
+
+# --- choosing the engine ---------------------------------------------------------------
+
+
+def input_files(input_cfg: InputConfig) -> list[Path]:
+    """The parquet files of ``input.path``: a file, a directory (searched recursively) or a glob."""
+    path = resolve(input_cfg.path)
+    if path.is_dir():
+        files = sorted(path.rglob("*.parquet"))
+    elif any(ch in str(input_cfg.path) for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+    else:
+        files = [path] if path.is_file() else []
+    if not files:
+        raise InputError(
+            f"No input found at {path}: input.path must be a file, a folder of .parquet files or a glob."
+        )
+    return files
+
+
+def input_rows(input_cfg: InputConfig) -> int | None:
+    """Rows of a parquet input from the files' metadata (no data read); None if not parquet."""
+    files = input_files(input_cfg)
+    if any(detect_format(f, input_cfg.format) != "parquet" for f in files):
+        return None
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def resolve_engine(input_cfg: InputConfig, engine_cfg: EngineConfig) -> str:
+    """``pandas`` or ``duckdb``: the configured engine, or for ``auto`` DuckDB when the input
+    is parquet with more than ``engine.auto_min_rows`` rows, or a folder or glob of parquet
+    files (the pandas loader reads one file). csv and xlsx stay on pandas."""
+    if engine_cfg.engine != "auto":
+        return engine_cfg.engine
+    rows = input_rows(input_cfg)
+    several_files = not resolve(input_cfg.path).is_file()
+    return "duckdb" if rows is not None and (several_files or rows > engine_cfg.auto_min_rows) else "pandas"
+
+
+# --- the engine-neutral pipeline -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which rules run, from the switches and the columns the data has (as the pandas path)."""
+
+    present: tuple[str, ...]
+    cleaning: CleaningConfig
+
+    def has(self, column: str) -> bool:
+        return column in self.present
+
+    @property
+    def price_column(self) -> str:
+        return "unit_price" if self.has("unit_price") or not self.has("amount") else "amount"
+
+    @property
+    def copies_by_amount(self) -> bool:
+        return not (self.has("quantity") and self.has("unit_price"))
+
+    def skip_note(self, rule: str) -> str | None:
+        """Why rule ``rule`` does not run, or None when it runs."""
+        c = self.cleaning
+        switches = {
+            "cancellations": ("drop_cancellations", c.drop_cancellations, "invoice_id"),
+            "non_positive_quantity": ("drop_non_positive_quantity", c.drop_non_positive_quantity, "quantity"),
+            "flagged_descriptions": ("drop_flagged_descriptions", c.drop_flagged_descriptions, "description"),
+            "non_positive_price": ("drop_non_positive_price", c.drop_non_positive_price, self.price_column),
+            "non_product_codes": ("drop_non_product_codes", c.drop_non_product_codes, "stock_code"),
+            "missing_customer": ("", True, "customer_id"),
+        }
+        switch, enabled, needs = switches[rule]
+        if not enabled:
+            return f"disabled by cleaning.{switch}: false"
+        if not self.has(needs):
+            return f"no {needs} column in the data" + self.applied_note(rule, skipped=True)
+        return None
+
+    def applied_note(self, rule: str, skipped: bool = False) -> str:
+        if rule == "non_positive_quantity" and not self.has("quantity") and self.has("amount"):
+            return "; amount <= 0 is removed by the price rule" if skipped else ""
+        if rule == "non_positive_price" and self.price_column == "amount" and not skipped:
+            return "no unit_price column: removed lines with amount <= 0"
+        return ""
+
+    def typed_params(self) -> dict[str, bool]:
+        params = {f"rule_{rule}": self.skip_note(rule) is None for rule in ROW_RULES[:-1]}
+        params["revenue_from_amount"] = self.has("amount")
+        params["price_from_amount"] = self.price_column == "amount"
+        return params
+
+
+def prepare_typed(
+    engine: SQLEngine,
+    present: list[str],
+    cleaning_cfg: CleaningConfig,
+    non_product_codes: pd.DataFrame,
+    flagged_descriptions: pd.DataFrame,
+    missing_text: list[str],
+) -> _Plan:
+    """Load the reference lists and store ``rfm_typed`` from the engine's ``rfm_source``.
+
+    ``rfm_typed`` is stored, not a view: the ledger and rule 7 read it several times, and
+    typing the text columns costs more than reading the stored rows back."""
+    engine.load_frame("rfm_missing_text", pd.DataFrame({"value": pd.Series(missing_text, dtype=str)}))
+    keys = flagged_descriptions["description"].str.strip().str.casefold().drop_duplicates()
+    engine.load_frame("rfm_flagged_descriptions", pd.DataFrame({"description_key": keys.astype(str)}))
+    codes = non_product_codes["stock_code"].str.strip().drop_duplicates()
+    engine.load_frame("rfm_non_product_codes", pd.DataFrame({"stock_code": codes.astype(str)}))
+    plan = _Plan(tuple(present), cleaning_cfg)
+    engine.create_table("rfm_typed", render("typed", engine.dialect, **plan.typed_params()))
+    return plan
+
+
+def clean_query(engine: SQLEngine, plan: _Plan) -> str:
+    """The query of the clean transactions (rule 7 applied), in the engine's dialect."""
+    mode = plan.cleaning.duplicates
+    if mode == "consolidate" and not all(plan.has(c) for c in DUPLICATE_KEY):
+        mode = "keep"
+    if mode == "consolidate":
+        return render("clean_consolidate", engine.dialect, copies_by_amount=plan.copies_by_amount)
+    return render(f"clean_{mode}", engine.dialect)
+
+
+def rule_ledger(engine: SQLEngine, plan: _Plan) -> tuple[list[dict], int, Decimal]:
+    """Ledger rows of rules 1-6 (and the raw row), plus the rows and revenue they leave."""
+    totals = engine.fetch(render("rule_totals", engine.dialect))
+    by_rule = {
+        (None if pd.isna(r.removed_by) else r.removed_by): (int(r.row_count), _decimal(r.revenue))
+        for r in totals.itertuples()
+    }
+    rows = sum(count for count, _ in by_rule.values())
+    if rows == 0:
+        raise CleaningError("Cannot clean: the transactions table has no rows.")
+    revenue = sum((money for _, money in by_rule.values()), Decimal(0))
+    top = engine.fetch(render("rule_top_values", engine.dialect, top_n=TOP_VALUES))
+
+    ledger = [_ledger_row("raw", True, f"{rows:,} rows as loaded", rows, revenue, rows, revenue)]
+    for rule in ROW_RULES:
+        skipped = plan.skip_note(rule)
+        removed, removed_revenue = by_rule.get(rule, (0, Decimal(0)))
+        if skipped is not None:
+            ledger.append(_ledger_row(rule, False, skipped, rows, revenue, rows, revenue))
+            continue
+        note = plan.applied_note(rule)
+        listed = top[top["removed_by"] == rule]
+        if removed and len(listed):
+            values = ", ".join(
+                f"{v} {int(n):,}" for v, n in zip(listed["value"], listed["row_count"], strict=False)
+            )
+            note = f"{removed:,} rows; most frequent: {values}"
+        after, after_revenue = rows - removed, revenue - removed_revenue
+        ledger.append(_ledger_row(rule, True, note, rows, revenue, after, after_revenue))
+        _stop_if_empty(rule, rows, after, ledger)
+        rows, revenue = after, after_revenue
+    return ledger, rows, revenue
+
+
+def duplicates_ledger_row(
+    engine: SQLEngine, plan: _Plan, rows: int, revenue: Decimal, clean_rows: int, clean_revenue: Decimal
+) -> dict:
+    """The ledger row of rule 7, given the rows and revenue before and after it."""
+    mode = plan.cleaning.duplicates
+    if mode == "keep":
+        return _ledger_row(
+            "duplicates", False, "disabled by cleaning.duplicates: keep", rows, revenue, rows, revenue
+        )
+    if mode == "drop_exact":
+        note = f"{rows - clean_rows:,} rows identical in every column to an earlier row dropped"
+    else:
+        absent = [c for c in DUPLICATE_KEY if not plan.has(c)]
+        if absent:
+            note = (
+                f"no {', '.join(absent)} column in the data: the duplicate key needs it "
+                "(set cleaning.duplicates: drop_exact to drop identical rows)"
+            )
+            return _ledger_row("duplicates", False, note, rows, revenue, rows, revenue)
+        counts = engine.fetch(
+            render("duplicate_counts", engine.dialect, copies_by_amount=plan.copies_by_amount)
+        )
+        c = {k: int(v) for k, v in counts.iloc[0].items()}
+        summed = c["keys_summed"]
+        note = (
+            f"{c['survivor_rows'] - c['keys']:,} rows shared a key: {c['keys_shared'] - summed:,} groups of "
+            f"identical copies dropped, {summed:,} groups summed "
+            f"({c['survivor_rows'] - c['distinct_lines']:,} copies dropped, "
+            f"{c['lines_in_summed_keys'] - summed:,} rows merged into others; summing keeps revenue)"
+        )
+    row = _ledger_row("duplicates", True, note, rows, revenue, clean_rows, clean_revenue)
+    _stop_if_empty("duplicates", rows, clean_rows, [row])
+    return row
+
+
+def clean_totals(engine: SQLEngine) -> pd.Series:
+    """``row_count``, exact ``revenue``, ``first_date`` and ``last_date`` of ``rfm_clean``."""
+    return engine.fetch(render("clean_totals", engine.dialect)).iloc[0]
+
+
+def customer_table(engine: SQLEngine, rfm_cfg: RFMConfig, has_country: bool) -> pd.DataFrame:
+    """:func:`rfm_helpers.metrics.customer_metrics` of the engine's ``rfm_clean`` table."""
+    span = clean_totals(engine)
+    dates = pd.DataFrame({"invoice_date": pd.to_datetime([span["first_date"], span["last_date"]])})
+    snapshot = resolve_snapshot(dates, rfm_cfg)
+    customers = engine.fetch(render("customer_count", engine.dialect)).iloc[0]
+    if int(customers["customers"]) < 2:
+        # As metrics.customer_metrics: scores rank customers against each other.
+        raise MetricsError(
+            f"The clean data has a single customer ({customers['any_customer']}): RFM scores rank "
+            "customers against each other, so at least 2 are needed. Check input.path and "
+            "input.columns.customer_id, and the cleaning ledger of the cleaning report for the rows "
+            "the rules removed."
+        )
+    table = engine.fetch(
+        render(
+            "customer_metrics",
+            engine.dialect,
+            frequency_lines=rfm_cfg.frequency == "lines",
+            snapshot=snapshot.date(),
+        )
+    )
+    out = pd.DataFrame(
+        {
+            "customer_id": table["customer_id"].astype(str),
+            "recency": table["recency"].astype("int64"),
+            "frequency": table["frequency"].astype("int64"),
+            "monetary": table["monetary"].map(float).astype("float64"),
+            "first_purchase": pd.to_datetime(table["first_purchase"]).astype("datetime64[us]"),
+            "last_purchase": pd.to_datetime(table["last_purchase"]).astype("datetime64[us]"),
+        }
+    )
+    if has_country:
+        out["country"] = table["country"].astype(str).where(table["country"].notna())
+    # Engines sort text by their collation; pandas by code point, as here.
+    return out.sort_values("customer_id", ignore_index=True)
+
+
+def _decimal(value: object) -> Decimal:
+    return Decimal(0) if value is None or pd.isna(value) else Decimal(str(value))
+
+
+def _ledger_row(
+    step: str, applied: bool, note: str, rows: int, revenue: Decimal, after: int, after_revenue: Decimal
+) -> dict:
+    # As cleaning._Ledger: both totals rounded to pence, removed = their difference.
+    before_pence, after_pence = round(float(revenue), 2), round(float(after_revenue), 2)
+    return {
+        "step": step,
+        "rule": _RULES[step],
+        "applied": applied,
+        "note": note,
+        "rows_removed": rows - after,
+        "revenue_removed": round(before_pence - after_pence, 2),
+        "rows_remaining": after,
+        "revenue_remaining": after_pence,
+    }
+
+
+def _stop_if_empty(step: str, before: int, after: int, ledger: list[dict]) -> None:
+    if after == 0:
+        raise CleaningError(
+            f"Cleaning removed every row: rule {step!r} ({_RULES[step]}) removed the last "
+            f"{before:,} rows. {_WHEN_NOTHING_LEFT.get(step, 'Check the input and the cleaning parameters.')}"
+            "\n"
+            f"Ledger so far:\n{pd.DataFrame(ledger, columns=LEDGER_COLUMNS).to_string(index=False)}"
+        )
+
+
+# --- DuckDB ----------------------------------------------------------------------------
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB connection bounded by ``memory_limit``, spilling to ``temp_dir``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(f"{name}_frame", frame)
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
+        self.con.unregister(f"{name}_frame")
+
+    def create_view(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
+
+    def create_table(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+
+@contextlib.contextmanager
+def duckdb_engine(engine_cfg: EngineConfig) -> Iterator[DuckDBEngine]:
+    """A DuckDB engine with the configured memory limit, threads and spill folder."""
+    with contextlib.ExitStack() as stack:
+        temp_dir = engine_cfg.temp_directory
+        if temp_dir is None:
+            temp_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rfm-duckdb-")))
+        con = stack.enter_context(duckdb.connect(":memory:"))
+        con.execute(f"SET memory_limit = '{engine_cfg.memory_limit}'")
+        con.execute(f"SET temp_directory = '{_sql_text(str(temp_dir))}'")
+        # Row order is carried by row_id, so DuckDB need not keep it (less memory).
+        con.execute("SET preserve_insertion_order = false")
+        if engine_cfg.threads is not None:
+            con.execute(f"SET threads = {int(engine_cfg.threads)}")
+        yield DuckDBEngine(con)
+
+
+def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> list[str]:
+    """Define ``rfm_source`` over the parquet input; return the canonical columns it maps."""
+    files = input_files(input_cfg)
+    not_parquet = [f for f in files if detect_format(f, input_cfg.format) != "parquet"]
+    if not_parquet:
+        raise InputError(
+            f"{not_parquet[0]}: the duckdb engine reads parquet only. Convert the file to parquet "
+            "or set engine.engine: pandas."
+        )
+    listed = "[" + ", ".join(f"'{_sql_text(str(f))}'" for f in files) + "]"
+    scan = f"read_parquet({listed}, filename = true, file_row_number = true, union_by_name = true)"
+    available = [r[0] for r in engine.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+    mapping = input_cfg.columns.source_to_canonical()
+    _check_columns(pd.Index(available), mapping, str(resolve(input_cfg.path)))
+    by_canonical = {canon: src for src, canon in mapping.items()}
+    select = [
+        f'"{by_canonical[c]}" AS {c}' if c in by_canonical else _null_column(c) for c in CANONICAL_COLUMNS
+    ]
+    engine.load_frame(
+        "rfm_files", pd.DataFrame({"filename": [str(f) for f in files], "file_index": range(len(files))})
+    )
+    engine.create_view(
+        "rfm_source",
+        f"SELECT {', '.join(select)}, f.file_index * {_FILE_STRIDE} + s.file_row_number AS row_id "
+        f"FROM {scan} AS s JOIN rfm_files AS f ON f.filename = s.filename",
+    )
+    return [c for c in CANONICAL_COLUMNS if c in by_canonical]
+
+
+def source_query(columns: ColumnMap, table: str, row_order: str, dialect: str) -> str:
+    """The ``rfm_source`` query over a table of the export as it is (its own column names).
+
+    For a database or Spark table: each mapped column is renamed to its canonical name,
+    unmapped ones are typed NULLs, and ``row_order`` (a column giving the export's row order,
+    used to keep the first of duplicate lines) becomes ``row_id``.
+    """
+    by_canonical = {canon: src for src, canon in columns.source_to_canonical().items()}
+    select = [
+        exp.column(by_canonical[c], quoted=True).as_(c)
+        if c in by_canonical
+        else exp.cast(exp.null(), _SQL_TYPES.get(c, "VARCHAR")).as_(c)
+        for c in CANONICAL_COLUMNS
+    ]
+    select.append(exp.column(row_order, quoted=True).as_("row_id"))
+    return exp.select(*select).from_(exp.to_table(table)).sql(dialect=dialect)
+
+
+def run_sql_pipeline(
+    engine: SQLEngine,
+    present: list[str],
+    cleaning_cfg: CleaningConfig,
+    rfm_cfg: RFMConfig,
+    non_product_codes: pd.DataFrame,
+    flagged_descriptions: pd.DataFrame,
+    missing_text: list[str],
+    store_clean: Callable[[str], None],
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Ledger, customer table and clean rows, on any engine whose ``rfm_source`` is defined.
+
+    ``present`` lists the canonical columns the source maps. ``store_clean(query)`` must make
+    the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
+    (DuckDB writes them to parquet; a database keeps a table).
+    """
+    plan = prepare_typed(engine, present, cleaning_cfg, non_product_codes, flagged_descriptions, missing_text)
+    ledger, rows, revenue = rule_ledger(engine, plan)
+    store_clean(clean_query(engine, plan))
+    totals = clean_totals(engine)
+    clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
+    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue))
+    customers = customer_table(engine, rfm_cfg, "country" in present)
+    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), customers, clean_rows
+
+
+def clean_and_aggregate(
+    input_cfg: InputConfig,
+    cleaning_cfg: CleaningConfig,
+    rfm_cfg: RFMConfig,
+    non_product_codes: pd.DataFrame,
+    flagged_descriptions: pd.DataFrame,
+    clean_path: str | Path,
+    engine_cfg: EngineConfig | None = None,
+) -> OutOfCoreResult:
+    """Clean the parquet input and build the customer table in DuckDB, out of core.
+
+    Same rules, ledger and customer table as :func:`rfm_helpers.cleaning.clean_transactions`
+    followed by :func:`rfm_helpers.metrics.customer_metrics`; the clean transactions are
+    written to ``clean_path`` (parquet, atomically, sorted as the pandas path sorts them)
+    instead of being returned.
+    """
+    engine_cfg = engine_cfg or EngineConfig(engine="duckdb")
+    clean_path = Path(clean_path)
+    with duckdb_engine(engine_cfg) as engine, atomic_path(clean_path) as tmp:
+        present = register_parquet_source(engine, input_cfg)
+        columns = ", ".join([*present, "revenue"])
+
+        def store_clean(query: str) -> None:
+            engine.con.execute(
+                f"COPY (SELECT {columns} FROM ({query}) "
+                "ORDER BY invoice_date, invoice_id, stock_code, row_id) "
+                f"TO '{_sql_text(str(tmp))}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            # The parquet holds the mapped columns only; the SQL expects every canonical one.
+            absent = [_null_column(c) for c in CANONICAL_COLUMNS if c not in present]
+            engine.create_view(
+                "rfm_clean", f"SELECT {', '.join(['*', *absent])} FROM read_parquet('{_sql_text(str(tmp))}')"
+            )
+
+        ledger, customers, clean_rows = run_sql_pipeline(
+            engine,
+            present,
+            cleaning_cfg,
+            rfm_cfg,
+            non_product_codes,
+            flagged_descriptions,
+            input_cfg.missing_text,
+            store_clean,
+        )
+    return OutOfCoreResult(ledger=ledger, customers=customers, clean_path=clean_path, clean_rows=clean_rows)
+
+
+def _null_column(column: str) -> str:
+    return f"CAST(NULL AS {_SQL_TYPES.get(column, 'VARCHAR')}) AS {column}"
+
+
+def _sql_text(text: str) -> str:
+    """``text`` for a single-quoted SQL literal."""
+    return text.replace("'", "''")

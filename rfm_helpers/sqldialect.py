@@ -1,0 +1,78 @@
+"""The RFM SQL, written once in DuckDB's dialect (``sql/rfm/*.sql``), rendered for any engine.
+
+Each query is parsed with sqlglot, its ``:name`` placeholders are replaced by literal values,
+and the tree is written in the target dialect (``duckdb``, ``postgres``, ``spark``, …). There
+is no hand-kept copy per engine: a construct sqlglot cannot translate fails here, loudly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+from rfm_helpers.paths import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql" / "rfm"
+SOURCE_DIALECT = "duckdb"
+"""The dialect the files in :data:`SQL_DIR` are written in."""
+
+ParamValue = bool | int | float | str | dt.date | dt.datetime
+
+
+class SQLTemplateError(ValueError):
+    """A query file is missing, or its placeholders and the given parameters disagree."""
+
+
+@cache
+def _parsed(name: str) -> exp.Expression:
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        known = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+        raise SQLTemplateError(f"No query {name!r}: {path} does not exist. Known queries: {known}")
+    return sqlglot.parse_one(path.read_text(encoding="utf-8"), read=SOURCE_DIALECT)
+
+
+def placeholders(name: str) -> set[str]:
+    """The ``:name`` parameters a query file expects."""
+    return {p.name for p in _parsed(name).find_all(exp.Placeholder)}
+
+
+def _literal(value: ParamValue) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+def render(name: str, dialect: str = SOURCE_DIALECT, **params: ParamValue) -> str:
+    """The query ``sql/rfm/<name>.sql`` with ``params`` filled in, written for ``dialect``.
+
+    Every placeholder must get a value and every value must have a placeholder, so a renamed
+    parameter cannot be silently ignored.
+    """
+    expected = placeholders(name)
+    missing, unknown = expected - set(params), set(params) - expected
+    if missing or unknown:
+        raise SQLTemplateError(
+            f"{SQL_DIR / (name + '.sql')}: missing parameters {sorted(missing)}, "
+            f"unknown parameters {sorted(unknown)}"
+        )
+    tree = _parsed(name).copy()
+    tree = tree.transform(
+        lambda node: _literal(params[node.name]) if isinstance(node, exp.Placeholder) else node
+    )
+    return tree.sql(dialect=dialect)
+
+
+def query_names() -> list[str]:
+    """Names of every query file, for tests that render all of them in all dialects."""
+    return sorted(p.stem for p in Path(SQL_DIR).glob("*.sql"))

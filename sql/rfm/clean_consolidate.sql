@@ -1,0 +1,51 @@
+-- Rule 7, cleaning.duplicates = consolidate (the document's rule), on the rows rules 1-6 keep.
+-- Lines sharing (invoice, stock code, date, customer) and the same quantity and price are
+-- copies: the first (by row_id) is kept. Lines of one key left with different quantities or
+-- prices are one line split in parts: they become the key's first line with the quantities,
+-- amounts and revenue added up (unit price = revenue / quantity). As rfm_helpers.cleaning.
+WITH survivors AS (
+  SELECT * FROM rfm_typed WHERE removed_by IS NULL
+),
+numbered AS (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY
+        invoice_id, stock_code, invoice_date, customer_id,
+        -- the values that make two lines copies: quantity and price, else the amount
+        CASE WHEN :copies_by_amount THEN NULL ELSE quantity END,
+        CASE WHEN :copies_by_amount THEN NULL ELSE unit_price END,
+        CASE WHEN :copies_by_amount THEN amount ELSE NULL END
+      ORDER BY row_id
+    ) AS copy_number
+  FROM survivors
+),
+variants AS (
+  SELECT
+    *,
+    -- No named WINDOW: Spark cannot add an ORDER BY to one.
+    COUNT(*) OVER (PARTITION BY invoice_id, stock_code, invoice_date, customer_id) AS key_lines,
+    ROW_NUMBER() OVER (PARTITION BY invoice_id, stock_code, invoice_date, customer_id ORDER BY row_id) AS line_number,
+    SUM(quantity) OVER (PARTITION BY invoice_id, stock_code, invoice_date, customer_id) AS key_quantity,
+    SUM(CAST(amount AS DECIMAL(38, 6))) OVER (PARTITION BY invoice_id, stock_code, invoice_date, customer_id) AS key_amount,
+    SUM(CAST(revenue AS DECIMAL(38, 6))) OVER (PARTITION BY invoice_id, stock_code, invoice_date, customer_id) AS key_revenue
+  FROM numbered
+  WHERE copy_number = 1
+)
+SELECT
+  invoice_id,
+  stock_code,
+  description,
+  CASE WHEN key_lines > 1 THEN key_quantity ELSE quantity END AS quantity,
+  invoice_date,
+  CASE
+    WHEN key_lines > 1 AND NOT :copies_by_amount THEN CAST(key_revenue AS DOUBLE) / key_quantity
+    ELSE unit_price
+  END AS unit_price,
+  customer_id,
+  country,
+  CASE WHEN key_lines > 1 THEN CAST(key_amount AS DOUBLE) ELSE amount END AS amount,
+  CASE WHEN key_lines > 1 THEN CAST(key_revenue AS DOUBLE) ELSE revenue END AS revenue,
+  row_id
+FROM variants
+WHERE line_number = 1

@@ -1,0 +1,201 @@
+"""The DuckDB path on small hand-built exports: values worked out by hand, then the pandas path."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from rfm_helpers import cleaning, loading, metrics, outofcore, sqldialect
+from rfm_helpers.config import CleaningConfig, EngineConfig, InputConfig, RFMConfig
+
+CODES = pd.DataFrame({"stock_code": ["POST"], "reason": ["postage"]})
+FLAGGED = pd.DataFrame({"description": ["Damaged"], "reason": ["warehouse note"]})
+RFM = RFMConfig(snapshot_date=dt.date(2011, 2, 7))
+
+# fmt: off
+ROWS = [
+    # invoice, code, description, qty, date, price, customer, country            fate
+    ("1001", "A", "Mug ", 2, "2011-01-01 10:00", 1.5, 1, "UK"),       # kept (3.00)
+    ("1001", "A", "Mug", 2, "2011-01-01 10:00", 1.5, 1, "UK"),        # copy of the line above
+    ("1001", "B", "Cup", 1, "2011-01-01 10:00", 2.0, 1, "UK"),        # split line ...
+    ("1001", "B", "Cup", 3, "2011-01-01 10:00", 2.0, 1, "UK"),        # ... summed: 4 x 2.00
+    ("C1002", "A", "Mug", -1, "2011-01-02 10:00", 1.5, 1, "UK"),      # cancellation (-1.50)
+    ("1003", "A", "Mug", 0, "2011-01-03 10:00", 1.5, 2, "France"),    # quantity 0
+    ("1004", "A", "damaged", 5, "2011-01-03 11:00", 1.0, 2, "France"),  # flagged (5.00)
+    ("1005", "A", "Mug", 1, "2011-01-04 10:00", 0.0, 2, "France"),    # price 0
+    ("1006", "POST", "Postage", 1, "2011-01-04 11:00", 18.0, 2, "France"),  # non-product (18.00)
+    ("1007", "A", "Mug", 4, "2011-02-01 09:00", 1.5, None, "UK"),     # no customer (6.00)
+    ("1008", "B", "Cup", 1, "2011-02-05 12:00", 2.0, 2, "France"),    # kept (2.00)
+    ("1009", "A", "Mug", 2, "2011-02-06 00:00", 1.5, 2, "Germany"),   # kept (3.00)
+]
+# fmt: on
+
+
+@pytest.fixture
+def export(tmp_path):
+    frame = pd.DataFrame(
+        ROWS,
+        columns=[
+            "InvoiceNo",
+            "StockCode",
+            "Description",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "CustomerID",
+            "Country",
+        ],
+    ).astype({"InvoiceDate": "datetime64[us]", "CustomerID": "Int64"})
+    path = tmp_path / "export.parquet"
+    frame.to_parquet(path, index=False)
+    return InputConfig(path=path)
+
+
+def _duckdb(input_cfg, cleaning_cfg, tmp_path, rfm_cfg=RFM):
+    return outofcore.clean_and_aggregate(
+        input_cfg, cleaning_cfg, rfm_cfg, CODES, FLAGGED, tmp_path / "out" / "clean.parquet"
+    )
+
+
+def test_ledger_worked_out_by_hand(export, tmp_path):
+    ledger = _duckdb(export, CleaningConfig(), tmp_path).ledger.set_index("step")
+    assert ledger["rows_removed"].tolist() == [0, 1, 1, 1, 1, 1, 1, 2]
+    assert ledger["revenue_removed"].tolist() == [0.0, -1.5, 0.0, 5.0, 0.0, 18.0, 6.0, 3.0]
+    assert ledger["rows_remaining"].tolist() == [12, 11, 10, 9, 8, 7, 6, 4]
+    assert ledger["revenue_remaining"].tolist() == [46.5, 48.0, 48.0, 43.0, 43.0, 25.0, 19.0, 16.0]
+    assert ledger.loc["flagged_descriptions", "note"] == "1 rows; most frequent: damaged 1"
+    assert ledger.loc["non_product_codes", "note"] == "1 rows; most frequent: POST 1"
+    assert ledger.loc["duplicates", "note"] == (
+        "2 rows shared a key: 1 groups of identical copies dropped, 1 groups summed "
+        "(1 copies dropped, 1 rows merged into others; summing keeps revenue)"
+    )
+
+
+def test_clean_table_and_customers_worked_out_by_hand(export, tmp_path):
+    result = _duckdb(export, CleaningConfig(), tmp_path)
+    clean = pd.read_parquet(result.clean_path)
+    assert clean["invoice_id"].tolist() == ["1001", "1001", "1008", "1009"]
+    assert clean["stock_code"].tolist() == ["A", "B", "B", "A"]
+    assert clean["description"].tolist() == ["Mug", "Cup", "Cup", "Mug"]  # trimmed
+    assert clean["quantity"].tolist() == [2.0, 4.0, 1.0, 2.0]
+    assert clean["revenue"].tolist() == [3.0, 8.0, 2.0, 3.0]
+    assert clean["unit_price"].tolist() == [1.5, 2.0, 2.0, 1.5]
+
+    customers = result.customers
+    assert customers["customer_id"].tolist() == ["1", "2"]
+    assert customers["recency"].tolist() == [37, 1]  # 2011-02-07 minus 2011-01-01, minus 2011-02-06
+    assert customers["frequency"].tolist() == [1, 2]
+    assert customers["monetary"].tolist() == [11.0, 5.0]
+    assert customers["country"].tolist() == ["UK", "France"]  # France and Germany tie: alphabetical
+    assert customers["last_purchase"].tolist() == [
+        pd.Timestamp("2011-01-01 10:00"),
+        pd.Timestamp("2011-02-06"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "cleaning_cfg",
+    [
+        CleaningConfig(),
+        CleaningConfig(duplicates="drop_exact"),
+        CleaningConfig(duplicates="keep"),
+        CleaningConfig(drop_cancellations=False, drop_non_positive_quantity=False),
+        CleaningConfig(drop_flagged_descriptions=False, drop_non_product_codes=False),
+    ],
+    ids=["default", "drop_exact", "keep", "no_cancellation_rules", "no_list_rules"],
+)
+@pytest.mark.parametrize("frequency", ["invoices", "lines"])
+def test_same_as_pandas_path(export, tmp_path, cleaning_cfg, frequency):
+    rfm_cfg = RFM.model_copy(update={"frequency": frequency})
+    expected = cleaning.clean_transactions(loading.load_transactions(export), cleaning_cfg, CODES, FLAGGED)
+    result = _duckdb(export, cleaning_cfg, tmp_path, rfm_cfg)
+    pd.testing.assert_frame_equal(result.ledger, expected.ledger)
+    pd.testing.assert_frame_equal(pd.read_parquet(result.clean_path), expected.clean)
+    pd.testing.assert_frame_equal(result.customers, metrics.customer_metrics(expected.clean, rfm_cfg))
+
+
+def test_unmapped_columns_skip_their_rules_as_pandas_does(export, tmp_path):
+    columns = export.columns.model_copy(update={"description": None, "country": None})
+    input_cfg = export.model_copy(update={"columns": columns})
+    expected = cleaning.clean_transactions(
+        loading.load_transactions(input_cfg), CleaningConfig(), CODES, FLAGGED
+    )
+    result = _duckdb(input_cfg, CleaningConfig(), tmp_path)
+    pd.testing.assert_frame_equal(result.ledger, expected.ledger)
+    assert "country" not in result.customers.columns
+    assert (
+        result.ledger.set_index("step").loc["flagged_descriptions", "note"]
+        == "no description column in the data"
+    )
+
+
+def test_folder_of_parquet_files_keeps_file_order(export, tmp_path):
+    frame = pd.read_parquet(export.path)
+    folder = tmp_path / "parts"
+    for month, part in frame.groupby(frame["InvoiceDate"].dt.strftime("%Y-%m")):
+        (folder / f"month={month}").mkdir(parents=True)
+        part.to_parquet(folder / f"month={month}" / "part-0.parquet", index=False)
+    result = _duckdb(export.model_copy(update={"path": folder}), CleaningConfig(), tmp_path)
+    single = _duckdb(export, CleaningConfig(), tmp_path / "single")
+    pd.testing.assert_frame_equal(result.ledger, single.ledger)
+    pd.testing.assert_frame_equal(result.customers, single.customers)
+
+
+def test_every_row_removed_is_a_clear_error(export, tmp_path):
+    everything = pd.DataFrame({"stock_code": ["A", "B", "POST"], "reason": ["x", "x", "x"]})
+    with pytest.raises(cleaning.CleaningError, match="rule 'non_product_codes'"):
+        outofcore.clean_and_aggregate(
+            export, CleaningConfig(), RFM, everything, FLAGGED, tmp_path / "clean.parquet"
+        )
+    assert not (tmp_path / "clean.parquet").exists()
+
+
+def test_single_customer_left_is_the_pandas_error(export, tmp_path):
+    frame = pd.read_parquet(export.path)
+    path = tmp_path / "one_customer.parquet"
+    frame.assign(CustomerID=frame["CustomerID"].where(frame["CustomerID"] != 2)).to_parquet(path, index=False)
+    input_cfg = InputConfig(path=path)
+    raw = loading.load_transactions(input_cfg)
+    clean = cleaning.clean_transactions(raw, CleaningConfig(), CODES, FLAGGED).clean
+    with pytest.raises(metrics.MetricsError) as expected:
+        metrics.customer_metrics(clean, RFM)
+    with pytest.raises(metrics.MetricsError) as actual:
+        _duckdb(input_cfg, CleaningConfig(), tmp_path)
+    assert str(actual.value) == str(expected.value)
+
+
+def test_missing_column_names_the_column(export, tmp_path):
+    columns = export.columns.model_copy(update={"customer_id": "Customer ID"})
+    with pytest.raises(loading.InputError, match="'Customer ID' not found"):
+        _duckdb(export.model_copy(update={"columns": columns}), CleaningConfig(), tmp_path)
+
+
+def test_csv_input_is_refused_with_the_way_out(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("InvoiceNo\n1\n")
+    with pytest.raises(loading.InputError, match="engine.engine: pandas"):
+        _duckdb(InputConfig(path=path), CleaningConfig(), tmp_path)
+
+
+def test_auto_engine_follows_the_row_count(export, tmp_path):
+    assert outofcore.resolve_engine(export, EngineConfig(auto_min_rows=11)) == "duckdb"  # 12 rows
+    assert outofcore.resolve_engine(export, EngineConfig(auto_min_rows=12)) == "pandas"
+    assert outofcore.resolve_engine(export, EngineConfig(engine="duckdb", auto_min_rows=10**9)) == "duckdb"
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.read_parquet(export.path).to_parquet(folder / "part-0.parquet")
+    assert outofcore.resolve_engine(InputConfig(path=folder), EngineConfig(auto_min_rows=10**9)) == "duckdb"
+    csv = tmp_path / "big.csv"
+    csv.write_text("InvoiceNo\n1\n2\n")
+    assert outofcore.resolve_engine(InputConfig(path=csv), EngineConfig(auto_min_rows=0)) == "pandas"
+
+
+def test_query_parameters_must_match_the_file():
+    with pytest.raises(sqldialect.SQLTemplateError, match=r"missing parameters \['frequency_lines'\]"):
+        sqldialect.render("customer_metrics", snapshot=dt.date(2011, 12, 10))
+    with pytest.raises(sqldialect.SQLTemplateError, match="unknown parameters"):
+        sqldialect.render("clean_keep", spark=True)
+    with pytest.raises(sqldialect.SQLTemplateError, match="No query 'nope'"):
+        sqldialect.render("nope")
