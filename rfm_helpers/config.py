@@ -199,6 +199,9 @@ class EngineConfig(_Strict):
     """Spill folder (needs ~the input's size free); ``null`` = a fresh folder under the OS temp dir."""
     threads: int | None = Field(None, ge=1)
     """DuckDB worker threads; ``null`` = one per core."""
+    sample_rows: int = Field(200_000, ge=1_000)
+    """Out of core, the cleaning report's views of the raw rows (first rows, missing-value
+    matrix, anomalies) show a uniform sample of this many rows; the ledger counts every row."""
 
 
 class AccountsSource(_Strict):

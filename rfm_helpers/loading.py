@@ -7,8 +7,10 @@ analyst can act on rather than a pandas traceback.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -368,3 +370,18 @@ def _to_datetime(
         )
     # Offsets in the text (e.g. +01:00) are converted to UTC; naive text is taken as UTC.
     return parsed.dt.tz_localize(None)
+
+
+def warm_cache(params_file: str) -> None:
+    """Parse the run's csv/xlsx input into the cache (the runner starts this in a separate
+    process while the kernels boot, so the first notebook reads the parsed copy). Errors are
+    left for the notebook to report, with its context."""
+    from rfm_helpers.config import load_config
+
+    cfg = load_config(params_file)
+    with contextlib.suppress(Exception):
+        load_transactions(cfg.input, cache_dir=cfg.cache_dir)
+
+
+if __name__ == "__main__":
+    warm_cache(sys.argv[1])

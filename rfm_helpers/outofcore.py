@@ -407,7 +407,7 @@ def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> lis
     _check_columns(pd.Index(available), mapping, str(resolve(input_cfg.path)))
     by_canonical = {canon: src for src, canon in mapping.items()}
     select = [
-        f'"{by_canonical[c]}" AS {c}' if c in by_canonical else _null_column(c) for c in CANONICAL_COLUMNS
+        f'"{by_canonical[c]}" AS {c}' if c in by_canonical else null_column(c) for c in CANONICAL_COLUMNS
     ]
     engine.load_frame(
         "rfm_files", pd.DataFrame({"filename": [str(f) for f in files], "file_index": range(len(files))})
@@ -493,7 +493,7 @@ def clean_and_aggregate(
                 f"TO '{_sql_text(str(tmp))}' (FORMAT parquet, COMPRESSION zstd)"
             )
             # The parquet holds the mapped columns only; the SQL expects every canonical one.
-            absent = [_null_column(c) for c in CANONICAL_COLUMNS if c not in present]
+            absent = [null_column(c) for c in CANONICAL_COLUMNS if c not in present]
             engine.create_view(
                 "rfm_clean", f"SELECT {', '.join(['*', *absent])} FROM read_parquet('{_sql_text(str(tmp))}')"
             )
@@ -511,7 +511,7 @@ def clean_and_aggregate(
     return OutOfCoreResult(ledger=ledger, customers=customers, clean_path=clean_path, clean_rows=clean_rows)
 
 
-def _null_column(column: str) -> str:
+def null_column(column: str) -> str:
     return f"CAST(NULL AS {_SQL_TYPES.get(column, 'VARCHAR')}) AS {column}"
 
 

@@ -14,8 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from rfm_helpers.config import CleaningConfig, EngineConfig, InputConfig, RFMConfig
-from rfm_helpers.outofcore import DuckDBEngine, duckdb_engine, prepare_typed, register_parquet_source
+from rfm_helpers.config import CANONICAL_COLUMNS, CleaningConfig, EngineConfig, InputConfig, RFMConfig
+from rfm_helpers.outofcore import (
+    DuckDBEngine,
+    customer_table,
+    duckdb_engine,
+    null_column,
+    prepare_typed,
+    register_parquet_source,
+)
 from rfm_helpers.sqldialect import render
 
 _TEXT = ("invoice_id", "stock_code", "description", "customer_id", "country")
@@ -25,7 +32,10 @@ _TEXT = ("invoice_id", "stock_code", "description", "customer_id", "country")
 def _clean(clean_path: str | Path, engine_cfg: EngineConfig | None) -> Iterator[DuckDBEngine]:
     with duckdb_engine(engine_cfg or EngineConfig(engine="duckdb")) as engine:
         path = str(clean_path).replace("'", "''")
-        engine.create_view("rfm_clean", f"SELECT * FROM read_parquet('{path}')")
+        present = set(engine.fetch(f"DESCRIBE SELECT * FROM read_parquet('{path}')")["column_name"])
+        # The SQL expects every canonical column; those the export lacks are NULL.
+        absent = [null_column(c) for c in CANONICAL_COLUMNS if c not in present]
+        engine.create_view("rfm_clean", f"SELECT {', '.join(['*', *absent])} FROM read_parquet('{path}')")
         yield engine
 
 
@@ -88,6 +98,28 @@ def monthly_rfm_trend(
     order = ["customers", "new_customers", "returning_customers"]
     order += [f"{m}_mean" for m in metrics] + [f"{m}_median" for m in metrics]
     return stats[order].astype({c: "float64" for c in order[3:]}).reset_index()
+
+
+def orders(clean_path: str | Path, engine_cfg: EngineConfig | None = None) -> pd.DataFrame:
+    """``invoice_id``, ``lines`` and ``revenue`` of :func:`rfm_helpers.eda.orders` (one row per order)."""
+    return _table(
+        clean_path, engine_cfg, "eda_orders", {"invoice_id": "str", "lines": "int64", "revenue": "money"}
+    )
+
+
+def overview_figures(clean_path: str | Path, engine_cfg: EngineConfig | None = None) -> pd.Series:
+    """Counts, exact revenue and date range of the clean parquet (:func:`rfm_helpers.eda.overview`)."""
+    with _clean(clean_path, engine_cfg) as engine:
+        row = engine.fetch(render("eda_overview")).iloc[0]
+    return row.assign(revenue=float(row["revenue"]))
+
+
+def customer_metrics(
+    clean_path: str | Path, rfm_cfg: RFMConfig, has_country: bool, engine_cfg: EngineConfig | None = None
+) -> pd.DataFrame:
+    """:func:`rfm_helpers.metrics.customer_metrics` of the clean parquet."""
+    with _clean(clean_path, engine_cfg) as engine:
+        return customer_table(engine, rfm_cfg, has_country)
 
 
 @contextlib.contextmanager
