@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,15 @@ def load_pipeline(notebooks_dir: Path, kind: str) -> list[Step]:
     if not steps:
         raise PipelineError(f"{path}: pipeline {kind!r} has no steps")
     return steps
+
+
+def descendants(steps: Sequence[Step]) -> dict[str, set[str]]:
+    """For each step, the steps that need it directly or through others."""
+    below: dict[str, set[str]] = {step.name: set() for step in steps}
+    for step in reversed(steps):  # needs point to earlier steps only
+        for need in step.needs:
+            below[need] |= {step.name} | below[step.name]
+    return below
 
 
 def _imported_helpers(source: str) -> set[str]:

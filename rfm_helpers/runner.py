@@ -271,17 +271,21 @@ class _Run:
         self.products[step.name] = products
         return StepResult(step.name, folder, title, duration_s, reused=False)
 
-    def start_kernels(self) -> None:
-        """Start the kernels, importing the steps' helper modules in them right away."""
+    def add_worker(self) -> KernelWorker:
+        """Start one more kernel, importing the steps' helper modules in it right away. With
+        the first one, start parsing a slow input and import papermill meanwhile."""
         from rfm_helpers.kernels import KernelWorker, warm_up
 
         modules = sorted(
             {p.stem for step in self.steps for p in pipeline.helper_modules(step.notebook)} - {"__init__"}
         )
         prelude = "\n".join(f"import rfm_helpers.{name}" for name in modules)
-        self.workers = [KernelWorker(self.notebooks_dir, prelude) for _ in range(self.jobs)]
-        self.parsing = self._parse_input_in_background()
-        warm_up()
+        worker = KernelWorker(self.notebooks_dir, prelude)
+        self.workers.append(worker)
+        if len(self.workers) == 1:
+            self.parsing = self._parse_input_in_background()
+            warm_up()
+        return worker
 
     def _parse_input_in_background(self) -> subprocess.Popen | None:
         """Start parsing a csv/xlsx input into the cache (python-calamine: ~11 s for the 540k-row
@@ -350,11 +354,13 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
     steps, total = run_state.steps, len(run_state.steps)
     position = {step.name: index for index, step in enumerate(steps, start=1)}
     pending = list(steps)
+    descendants = pipeline.descendants(steps)
     running: dict[Future[None], tuple[Step, Any, float]] = {}
     idle: list[Any] = []
     try:
         while pending or running:
-            for step in list(pending):
+            # Steps that others wait for go first, so a kernel still starting gets a leaf step.
+            for step in sorted(pending, key=lambda s: -len(descendants[s.name])):
                 if not set(step.needs) <= run_state.products.keys():
                     continue
                 reused = run_state.reuse(step, force)
@@ -363,9 +369,10 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     run_state.results[step.name] = reused
                     _print_step(position[step.name], total, step.name, "up to date, reused")
                     continue
-                if not run_state.workers:
-                    run_state.start_kernels()
-                    idle = list(run_state.workers)
+                if not idle and len(run_state.workers) < run_state.jobs:
+                    # A second kernel only when two steps can run at once: a one-step rerun
+                    # never pays for a kernel it does not use.
+                    idle.append(run_state.add_worker())
                 if not idle:
                     break
                 worker = idle.pop(0)
@@ -412,7 +419,7 @@ def run(
     *,
     notebooks_dir: Path = NOTEBOOKS_DIR,
     force: bool = False,
-    jobs: int = 1,
+    jobs: int = 2,
 ) -> int:
     """Execute (or reuse) every step for ``params_file`` and publish the report; return the
     exit code."""
@@ -498,8 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=int(os.environ.get("RFM_JOBS", "1")),
-        help="kernels running independent steps side by side (default: $RFM_JOBS or 1)",
+        default=int(os.environ.get("RFM_JOBS", "2")),
+        help="kernels running independent steps side by side (default: $RFM_JOBS or 2)",
     )
     args = parser.parse_args(argv)
     return run(args.params, force=args.force, jobs=args.jobs)

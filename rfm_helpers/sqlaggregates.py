@@ -111,7 +111,9 @@ def overview_figures(clean_path: str | Path, engine_cfg: EngineConfig | None = N
     """Counts, exact revenue and date range of the clean parquet (:func:`rfm_helpers.eda.overview`)."""
     with _clean(clean_path, engine_cfg) as engine:
         row = engine.fetch(render("eda_overview")).iloc[0]
-    return row.assign(revenue=float(row["revenue"]))
+    row = row.copy()
+    row["revenue"] = float(row["revenue"])
+    return row
 
 
 def customer_metrics(

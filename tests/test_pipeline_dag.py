@@ -132,3 +132,21 @@ def test_shipped_pipeline_writes_real_config_paths() -> None:
     ]
     for step in steps:
         assert all(isinstance(p, Path) for p in pipeline.product_paths(cfg, step).values())
+
+
+def test_descendants_follow_needs_transitively(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "n.ipynb", "x = 1")
+    steps = [
+        Step("01", nb, (), ()),
+        Step("02", nb, ("01",), ()),
+        Step("03", nb, ("01",), ()),
+        Step("04", nb, ("03",), ()),
+        Step("05", nb, ("01", "04"), ()),
+    ]
+    assert pipeline.descendants(steps) == {
+        "01": {"02", "03", "04", "05"},
+        "02": set(),
+        "03": {"04", "05"},
+        "04": {"05"},
+        "05": set(),
+    }
