@@ -95,6 +95,6 @@ lock: $(STAMP) ## Regenerate requirements.lock and environment.yml from pyprojec
 lab: $(STAMP) ## Open JupyterLab in notebooks/
 	cd notebooks && ../$(VENV)/bin/jupyter lab
 
-clean: ## Remove build/, data/interim|processed|cache/ and reports/* (never data/raw)
-	rm -rf build data/interim data/processed data/cache
+clean: ## Remove build/, data/interim|processed|cache|synthetic/ and reports/* (never data/raw)
+	rm -rf build data/interim data/processed data/cache data/synthetic
 	if [ -d reports ]; then find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +; fi

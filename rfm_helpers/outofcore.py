@@ -106,7 +106,10 @@ def input_rows(input_cfg: InputConfig) -> int | None:
     files = input_files(input_cfg)
     if any(detect_format(f, input_cfg.format) != "parquet" for f in files):
         return None
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    except (OSError, ValueError):  # unreadable: the loader reports it with its own message
+        return None
 
 
 def resolve_engine(input_cfg: InputConfig, engine_cfg: EngineConfig) -> str:

@@ -29,6 +29,7 @@ import yaml
 
 from rfm_helpers import runner
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from rfm_helpers.pipeline import load_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -197,7 +198,7 @@ def test_workbook_without_segmentation_sheet_uses_the_shipped_table(baseline: Ba
         "data/reference/rfm_segments.csv is used" in page
     )
     manifest = json.loads((baseline.published / "manifest.json").read_text(encoding="utf-8"))
-    notebooks = sorted(p.stem for p in NOTEBOOKS_DIR.glob("0*.ipynb"))
+    notebooks = [step.name for step in load_pipeline(NOTEBOOKS_DIR, "transactions")]
     assert [r["notebook"] for r in manifest["reports"]] == notebooks
 
 
