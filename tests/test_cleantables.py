@@ -4,7 +4,7 @@ cleaned once by each engine."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -16,10 +16,12 @@ from rfm_helpers.config import load_config
 PARAMS = "params/test_sample.yaml"
 
 
-def tables_for(engine: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> CleanTables:
-    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(root / engine))
+def tables_for(engine: str) -> CleanTables:
+    """The test sample cleaned by ``engine``, as its own run (paths follow ``run_name``)."""
     cfg = load_config(PARAMS)
-    cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"engine": engine})})
+    cfg = cfg.model_copy(
+        update={"run_name": f"sample_{engine}", "engine": cfg.engine.model_copy(update={"engine": engine})}
+    )
     data = CleanTables(cfg)
     raw, _ = data.raw()
     non_product = reference.load_non_product_codes(cfg.reference.non_product_codes)
@@ -29,10 +31,11 @@ def tables_for(engine: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Clea
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CleanTables]:
-    root = tmp_path_factory.mktemp("cleantables")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CleanTables]]:
+    # Output paths are resolved when used, so the output root stays set for the whole module.
     with pytest.MonkeyPatch.context() as mp:
-        return {engine: tables_for(engine, root, mp) for engine in ("pandas", "duckdb")}
+        mp.setenv("RFM_OUTPUT_ROOT", str(tmp_path_factory.mktemp("cleantables")))
+        yield {engine: tables_for(engine) for engine in ("pandas", "duckdb")}
 
 
 def test_engines_are_what_was_asked(both: dict[str, CleanTables]) -> None:
