@@ -39,6 +39,9 @@ KEY_PACKAGES = (
     "pyarrow",
     "python-calamine",
     "missingno",
+    "duckdb",
+    "sqlglot",
+    "psycopg",
 )
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
