@@ -14,7 +14,6 @@ Entry points: :func:`resolve_engine` (``engine: auto`` → pandas or duckdb) and
 from __future__ import annotations
 
 import contextlib
-import glob
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from rfm_helpers.config import (
 )
 from rfm_helpers.loading import InputError, _check_columns, detect_format
 from rfm_helpers.metrics import MetricsError, resolve_snapshot
-from rfm_helpers.paths import resolve
+from rfm_helpers.paths import matching_files, resolve
 from rfm_helpers.sqldialect import render
 
 ROW_RULES = tuple(_RULES)[1:-1]
@@ -88,12 +87,7 @@ class OutOfCoreResult:
 def input_files(input_cfg: InputConfig) -> list[Path]:
     """The parquet files of ``input.path``: a file, a directory (searched recursively) or a glob."""
     path = resolve(input_cfg.path)
-    if path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
-    elif any(ch in str(input_cfg.path) for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-    else:
-        files = [path] if path.is_file() else []
+    files = matching_files(input_cfg.path)
     if not files:
         raise InputError(
             f"No input found at {path}: input.path must be a file, a folder of .parquet files or a glob."

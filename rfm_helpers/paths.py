@@ -9,6 +9,7 @@ pipeline in a temporary folder; notebook kernels inherit it from the runner).
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def resolve(path: str | Path) -> Path:
     """Absolute path; a relative one is taken from the project root."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def matching_files(path_text: str | Path) -> list[Path]:
+    """The files an input path names: a file, a folder's ``.parquet`` files (recursively) or a
+    glob's matches; sorted, and empty when nothing matches."""
+    path = resolve(path_text)
+    if path.is_dir():
+        return sorted(path.rglob("*.parquet"))
+    if any(ch in str(path_text) for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+    return [path] if path.is_file() else []
 
 
 def output_root() -> Path:

@@ -219,7 +219,8 @@ def segment_table_source(cfg: RunConfig) -> SegmentTableSource:
     """
     from rfm_helpers.loading import detect_format, read_segment_sheet
 
-    if detect_format(cfg.input_path, cfg.input.format) == "xlsx":
+    # A folder or glob of parquet files (large inputs) holds no segment sheet.
+    if cfg.input_path.is_file() and detect_format(cfg.input_path, cfg.input.format) == "xlsx":
         sheet = read_segment_sheet(cfg.input_path, cfg.input.segment_sheet)
         if sheet is not None:
             load_segment_table(sheet)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from rfm_helpers import pipeline
 from rfm_helpers.config import ConfigError, RunConfig, load_config
-from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, reports_dir, resolve
+from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, matching_files, reports_dir, resolve
 from rfm_helpers.pipeline import PipelineError, Step
 from rfm_helpers.reporting import (
     EXPORTS_DIRNAME,
@@ -324,7 +324,12 @@ def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
     PostgreSQL database can change at any moment and cannot be hashed, so its extraction step
     reruns every time (its fingerprint includes the time)."""
     if cfg.accounts is None:
-        digest = sha256_file(cfg.input_path)
+        files = matching_files(cfg.input.path)
+        digest = (
+            sha256_file(files[0])
+            if files == [cfg.input_path]
+            else pipeline.combined_hash(f"{display_path(f)}:{sha256_file(f)}" for f in files)
+        )
         return {"path": display_path(cfg.input_path), "sha256": digest}, {"input": digest}
     source = cfg.accounts
     queries = {p.name: sha256_file(p) for p in sorted(resolve(source.sql_dir).glob("*.sql"))}
@@ -434,7 +439,7 @@ def run(
     except PipelineError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if cfg.input is not None and not cfg.input_path.is_file():
+    if cfg.input is not None and not matching_files(cfg.input.path):
         # Checked here so the analyst learns it in a second, not after a kernel has started.
         print(
             f"Input file not found: {cfg.input_path}. Check input.path in {display_path(params_path)}.",
