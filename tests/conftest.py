@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+# The bad-input catalogue's baseline run (module scope: one per catalogue module) and checker.
+from bad_input_support import baseline, failing  # noqa: F401
+
 SEGMENTS = [
     "Champions",
     "Loyal",
