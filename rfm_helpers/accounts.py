@@ -14,6 +14,8 @@ PostgreSQL (``rfm_helpers.sqlengine``) and returns one row per account (``applic
 
 The window is ``[window_start, window_end)`` in local days of ``accounts.timezone`` for every
 table. Test/demo accounts are excluded everywhere. What is left out is counted in ``ledger``.
+The account table is checked against its domain (``rfm_helpers.domain``: recency ≥ 0, one row
+per account, …) before it is returned, so nothing outside it reaches a page or an export.
 
 ``method: document`` reproduces the source document instead (its queries, its inner merges,
 WhatsApp marketing + utility only if so configured, frequency without calls, a UTC window), so
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rfm_helpers import sqlengine
+from rfm_helpers import domain, sqlengine, units
 from rfm_helpers.config import AccountsSource
 from rfm_helpers.paths import resolve
 
@@ -51,6 +53,14 @@ ACCOUNT_COLUMNS = [
     *(f"revenue_{ch}" for ch in CHARGED_CHANNELS),
 ]
 LEDGER_COLUMNS = ["item", "channel", "outcome", "amount", "accounts"]
+LEDGER_UNITS = {
+    "broadcasts": "campaign",
+    "charged messages": "message",
+    "accounts": "account",
+    "account rows": "row",
+}
+"""What a ledger row's ``amount`` counts, per ``item`` (the document's method counts rows of
+(application, name) in some steps: an account with two names is two rows)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +71,8 @@ class AccountExtraction:
     """One row per account, columns ``ACCOUNT_COLUMNS`` (see the module docstring)."""
     ledger: pd.DataFrame
     """Every exclusion: ``item`` (broadcasts / charged messages / accounts), ``channel``,
-    ``outcome`` (the reason, or ``kept``), ``amount`` (rows, messages or accounts), ``accounts``."""
+    ``outcome`` (the reason, or ``kept``), ``amount`` (campaigns, messages, accounts or rows:
+    :data:`LEDGER_UNITS`), ``accounts``. :func:`ledger_view` is its form for a page."""
     method: str
     database: str
     """The database the rows came from (file path, or PostgreSQL host:port/db)."""
@@ -97,7 +108,18 @@ def load_prices(path: str | Path, charged_wa_categories: list[str]) -> pd.DataFr
 
 
 def extract_accounts(source: AccountsSource) -> AccountExtraction:
-    """Run the extraction of an ``accounts:`` params section (see the module docstring)."""
+    """Run the extraction of an ``accounts:`` params section (see the module docstring).
+
+    Raises ``domain.DomainError`` when a feature is outside its domain (e.g. negative recency
+    from an ``as_of`` before the last campaign counted): the table is for publishing.
+    """
+    extraction = _extract(source)
+    domain.check_account_metrics(extraction.accounts, source, extraction.database)
+    return extraction
+
+
+def _extract(source: AccountsSource) -> AccountExtraction:
+    """The extraction, unchecked: :func:`compare_methods` only needs which accounts it keeps."""
     prices = load_prices(source.prices, list(source.charged_wa_categories))
     sql_dir = resolve(source.sql_dir)
     with sqlengine.connect(source) as engine:
@@ -228,16 +250,26 @@ def document_accounts(
     lost_merge1 = int((~wide["application"].isin(charged_apps)).sum())
     lost_merge2 = step1["application"].nunique() - combined["application"].nunique()
     named_twice = int(out.loc[repeated, "application"].nunique())
-    steps = [  # (outcome, amount, accounts)
-        ("with a finished campaign in the local year (Dataset 1)", len(wide), len(wide)),
-        ("rows of (application, name) with WhatsApp traffic (Dataset 3)", len(charged), len(charged_apps)),
-        ("campaigns in the UTC window (Dataset 2)", len(frequency), len(frequency)),
-        ("lost in merge 1 (no WhatsApp traffic or a test account)", lost_merge1, lost_merge1),
-        ("lost in merge 2 (no campaign in the UTC window)", lost_merge2, lost_merge2),
-        ("extra rows from several names per account", int(repeated.sum()) - named_twice, named_twice),
-        ("kept", len(accounts), accounts["application"].nunique()),
+    steps = [  # (item: what amount counts, outcome, amount, accounts)
+        ("accounts", "with a finished campaign in the local year (Dataset 1)", len(wide), len(wide)),
+        (
+            "account rows",
+            "rows of (application, name) with WhatsApp traffic (Dataset 3)",
+            len(charged),
+            len(charged_apps),
+        ),
+        ("accounts", "campaigns in the UTC window (Dataset 2)", len(frequency), len(frequency)),
+        ("accounts", "lost in merge 1 (no WhatsApp traffic or a test account)", lost_merge1, lost_merge1),
+        ("accounts", "lost in merge 2 (no campaign in the UTC window)", lost_merge2, lost_merge2),
+        (
+            "account rows",
+            "extra rows from several names per account",
+            int(repeated.sum()) - named_twice,
+            named_twice,
+        ),
+        ("account rows", "kept", len(accounts), accounts["application"].nunique()),
     ]
-    ledger = pd.DataFrame([("accounts", "all", *step) for step in steps], columns=LEDGER_COLUMNS)
+    ledger = pd.DataFrame([(item, "all", *step) for item, *step in steps], columns=LEDGER_COLUMNS)
     return accounts, ledger
 
 
@@ -261,6 +293,8 @@ def channel_mix(accounts: pd.DataFrame, by: str, measure: str = "broadcasts") ->
     totals = accounts.groupby(by)[[f"{measure}_{ch}" for ch in channels]].sum()
     shares = totals.div(totals.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
     shares.columns = [f"share_{ch}" for ch in channels]
+    # A group without any campaigns/revenue has no mix: its row stays 0 everywhere.
+    domain.check_shares(shares, what=f"{measure} per {by}", allow_zero_rows=True)
     shares["accounts"] = accounts.groupby(by).size()
     return shares
 
@@ -291,7 +325,9 @@ def compare_methods(source: AccountsSource, run: AccountExtraction) -> pd.DataFr
     """:func:`document_losses` of ``source`` extracted both ways; ``run`` is one of the two
     extractions (already done), the other is run here."""
     other_method = "document" if run.method == "corrected" else "corrected"
-    other = extract_accounts(source.model_copy(update={"method": other_method}))
+    # Unchecked: only its list of accounts is used (the document's recency with the corrected
+    # run's as_of can be negative, and is never shown).
+    other = _extract(source.model_copy(update={"method": other_method}))
     corrected, document = (run, other) if run.method == "corrected" else (other, run)
     return document_losses(corrected.accounts, document.accounts)
 
@@ -300,3 +336,84 @@ def readable_mix(mix: pd.DataFrame) -> pd.DataFrame:
     """The share columns of :func:`channel_mix`, named for people (``share_wa`` → ``WhatsApp``)."""
     shares = [c for c in mix.columns if c.startswith("share_")]
     return mix[shares].rename(columns={c: CHANNEL_NAMES[c.removeprefix("share_")] for c in shares})
+
+
+# --- the tables as a page shows them: every number with its unit, headers for people ----------
+
+
+def _channel_name(channel: str) -> str:
+    """``wa+sms`` → ``WhatsApp + SMS``; ``all`` → ``All channels``."""
+    if channel == "all":
+        return "All channels"
+    return " + ".join(CHANNEL_NAMES.get(c, c) for c in channel.split("+"))
+
+
+def ledger_view(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The extraction ledger for a page: ``92,007,710 messages``, ``1,234 campaigns``,
+    ``2,003 accounts`` (counts with their unit, :data:`LEDGER_UNITS`; never money, never
+    decimals), channels by name, human headers."""
+    unknown = sorted(set(ledger["item"]) - set(LEDGER_UNITS))
+    if unknown:
+        raise ValueError(f"ledger_view: no unit for item(s) {unknown} (LEDGER_UNITS)")
+    return pd.DataFrame(
+        {
+            "What": ledger["item"].str.capitalize(),
+            "Channel": ledger["channel"].map(_channel_name),
+            "Outcome": ledger["outcome"].str[:1].str.upper() + ledger["outcome"].str[1:],
+            "Amount": [
+                units.count(amount, LEDGER_UNITS[item])
+                for item, amount in zip(ledger["item"], ledger["amount"], strict=True)
+            ],
+            "Accounts": [units.count(n, "account") for n in ledger["accounts"]],
+        }
+    )
+
+
+def losses_view(losses: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """:func:`document_losses` for a page: accounts and revenue with their units, shares in %."""
+    profiles = [("All channel profiles" if p == "all" else _channel_name(p)) for p in losses.index]
+    return pd.DataFrame(
+        {
+            "Channels used": profiles,
+            "Accounts": [units.count(v, "account") for v in losses["accounts"]],
+            "Kept by the document's method": [units.count(v, "account") for v in losses["kept_by_document"]],
+            "Lost by it": [units.count(v, "account") for v in losses["lost"]],
+            "Share lost": [f"{v:.1%}" for v in losses["lost_share"]],
+            "Revenue lost": [units.money(v, currency) for v in losses["lost_revenue"]],
+        }
+    )
+
+
+def mix_view(mix: pd.DataFrame, group_label: str) -> pd.DataFrame:
+    """:func:`channel_mix` for a page: one row per group (``group_label`` heads it), each
+    channel's share in %, and the group's accounts."""
+    shares = readable_mix(mix)
+    out = pd.DataFrame({group_label: [str(g) for g in mix.index]})
+    for column in shares.columns:
+        out[column] = [f"{v:.1%}" for v in shares[column]]
+    out["Accounts"] = [units.count(v, "account") for v in mix["accounts"]]
+    return out
+
+
+def feature_summary(table: pd.DataFrame, features: list[str], currency: str) -> pd.DataFrame:
+    """Count, mean, spread and quartiles of each account feature, each in its unit (recency in
+    days, campaigns, messages, money in ``currency``), one row per feature."""
+    stats = {
+        "Mean": table[features].mean(),
+        "Standard deviation": table[features].std(),
+        "Minimum": table[features].min(),
+        "25th percentile": table[features].quantile(0.25),
+        "Median": table[features].median(),
+        "75th percentile": table[features].quantile(0.75),
+        "Maximum": table[features].max(),
+    }
+    out = pd.DataFrame(
+        {
+            # Not "Feature": tables.show would read the table as raw per-metric statistics.
+            "Account feature": [units.feature_label(f) for f in features],
+            "Accounts": [units.count(table[f].notna().sum(), "account") for f in features],
+        }
+    )
+    for name, values in stats.items():
+        out[name] = [units.feature_value(f, values[f], currency) for f in features]
+    return out

@@ -25,6 +25,9 @@ class CleanTables:
         self.cfg = cfg
         self.engine = outofcore.resolve_engine(cfg.input, cfg.engine)
         self._clean: pd.DataFrame | None = None
+        self.netting: cleaning.NettingSummary | None = None
+        """What netting cancelled orders did (or, with ``cancellations: drop``, would do), once
+        :meth:`clean_transactions` has run."""
 
     @property
     def out_of_core(self) -> bool:
@@ -76,10 +79,12 @@ class CleanTables:
                 self.cfg.clean_path,
                 self.cfg.engine,
             )
+            self.netting = result.netting
             return result.ledger
         result = cleaning.clean_transactions(raw, self.cfg.cleaning, non_product, flagged)
         atomic.write_parquet(result.clean, self.cfg.clean_path)
         self._clean = result.clean
+        self.netting = result.netting
         return result.ledger
 
     def size(self) -> tuple[int, int]:
@@ -100,26 +105,33 @@ class CleanTables:
         return pd.Timestamp(figures["first_date"]), pd.Timestamp(figures["last_date"])
 
     def dates(self) -> pd.DataFrame:
-        """First and last invoice date as a two-row frame (what snapshot and method text read)."""
+        """What snapshot and method text read: with pandas the clean rows' dates, invoices and
+        customers (so that metrics.resolve_snapshot can count and name rows dated after the
+        snapshot); out of core the first and last date as a two-row frame (the out-of-core
+        cleaning has checked those rows already)."""
+        if not self.out_of_core:
+            return self.clean[[c for c in ("invoice_date", "invoice_id", "customer_id") if c in self.clean]]
         return pd.DataFrame({"invoice_date": list(self.date_range())})
 
-    def overview(self, currency: str) -> pd.DataFrame:
+    def figures(self) -> dict:
+        """Headline numbers of the clean transactions (:func:`rfm_helpers.eda.overview_figures`)."""
         if not self.out_of_core:
-            return eda.overview(self.clean, currency)
+            return eda.overview_figures(self.clean)
         f = self._sql(sqlaggregates.overview_figures)
         figures = {
-            "Invoice lines": f"{int(f['invoice_lines']):,}",
-            "Orders (distinct invoices)": f"{int(f['orders']):,}",
-            "Customers": f"{int(f['customers']):,}",
-            "Revenue": f"{currency}{f['revenue']:,.2f}",
-            "First order": f"{pd.Timestamp(f['first_date']):%d %b %Y %H:%M}",
-            "Last order": f"{pd.Timestamp(f['last_date']):%d %b %Y %H:%M}",
+            k: f[k] for k in ("invoice_lines", "orders", "customers", "revenue", "first_date", "last_date")
         }
-        if self.has("stock_code"):
-            figures["Products (distinct stock codes)"] = f"{int(f['products']):,}"
-        if self.has("country"):
-            figures["Countries"] = f"{int(f['countries']):,}"
-        return pd.DataFrame({"figure": list(figures), "value": list(figures.values())})
+        figures.update(
+            {
+                k: f[k]
+                for k, column in (("products", "stock_code"), ("countries", "country"))
+                if self.has(column)
+            }
+        )
+        return figures
+
+    def overview(self, currency: str) -> pd.DataFrame:
+        return eda.overview_table(self.figures(), currency)
 
     def monthly(self) -> pd.DataFrame:
         return self._sql(sqlaggregates.monthly) if self.out_of_core else eda.monthly(self.clean)

@@ -5,11 +5,16 @@ Works on any feature list: the retail customer table (``recency``, ``frequency``
 ``frequency_charged``, ``monetary``). A feature named ``recency`` is "lower is better"; every
 other feature is "higher is better". Clusters are numbered 1..k from the highest to the
 lowest *value score*: the mean of the centroid's standardized features with recency negated.
+Their names come from the measured ranks of the clusters' medians, and every name is checked
+against those medians before it is shown (:func:`name_clusters`, :func:`name_claims`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,13 +26,24 @@ from sklearn.preprocessing import StandardScaler
 
 RECENCY = "recency"
 
-DEFAULT_VOCABULARY = (
-    "Top Performers",
-    "High-Value Frequent Users",
-    "Moderately Engaged Users",
-    "Dormant or Low-Value Users",
-)
-"""The second document's cluster names, highest value first."""
+MONETARY = "monetary"
+
+TOP = "Top Performers"
+HIGH = "High-Value"
+MID = "Mid-Value"
+LOW = "Low-Value"
+DORMANT = "Dormant"
+UNVERIFIED = "Cluster"
+SINGLE = "All customers"
+VOCABULARY = (TOP, HIGH, MID, LOW, DORMANT, UNVERIFIED, SINGLE)
+"""Base names of clusters, best first: the keys of ``data/reference/cluster_playbook.csv``.
+``Cluster`` (written ``Cluster #i``) stands in for a name whose claims do not hold (never
+expected; a safety net), ``All customers`` is the single cluster of k = 1."""
+DEFAULT_VOCABULARY = VOCABULARY
+"""Former name of :data:`VOCABULARY` (the second document's four words are no longer used:
+they claimed things, e.g. "Dormant", that the medians did not always support)."""
+MAX_NAME_LENGTH = 24
+"""Longest cluster name :func:`name_clusters` gives (e.g. ``Dormant (high-spend) #2``)."""
 
 
 def prepare_features(
@@ -140,60 +156,323 @@ def fit_clusters(
     return new_label[model.labels_], centroids[order]
 
 
-def _descriptor(feature: str, z: float) -> str:
-    """Where a centroid coordinate lies: above/below the mean, "very" beyond one SD."""
-    above = z > 0
-    if feature == RECENCY:
-        word = "lapsed" if above else "recent"
-    elif feature == "monetary":
-        word = "high-spend" if above else "low-spend"
-    elif feature == "frequency" or feature.startswith("frequency_"):
-        word = "frequent" if above else "infrequent"
-        if feature != "frequency":
-            word += " " + feature.removeprefix("frequency_").replace("_", " ")
-    else:
-        word = ("high " if above else "low ") + feature.replace("_", " ")
-    if abs(z) >= 1:
-        word = ("long " if word == "lapsed" else "very ") + word
-    return word
-
-
 def base_name(cluster_name: str) -> str:
-    """The vocabulary word of a cluster name, without the descriptor or rank that
-    :func:`name_clusters` adds when clusters share a word."""
+    """The vocabulary word of a cluster name, without the qualifier in brackets or the
+    ``#i`` that :func:`name_clusters` adds (the key of the cluster playbook)."""
     return cluster_name.split(" (")[0].split(" #")[0]
 
 
-def name_clusters(
-    centroids_scaled: pd.DataFrame, vocabulary: Sequence[str] = DEFAULT_VOCABULARY
-) -> list[str]:
-    """Unique names for clusters from their rank by value score, aligned with the rows.
+_NAME = re.compile(r"^(?P<base>.+?)(?: \((?P<qualifier>[^)]*)\))?(?: #(?P<rank>\d+))?$")
 
-    ``centroids_scaled``: one row per cluster, one column per feature (standardized). The
-    clusters are ranked by value score (recency negated). With k = ``len(vocabulary)`` the
-    words are used in value order. Otherwise rank r (0 = best) takes the word at position
-    round(r · (len − 1) / (k − 1)), so the best is always the first word and the worst the
-    last; clusters sharing a word get a descriptor of where their centroid lies, e.g.
-    "(recent, infrequent, low-spend)" from the sign of each coordinate ("very" beyond one
-    standard deviation); if still equal, their rank is appended as "#r". k = 1 gives "All customers".
+
+def cluster_medians(
+    df: pd.DataFrame, labels: np.ndarray, features: Sequence[str], k: int | None = None
+) -> pd.DataFrame:
+    """Median of each feature per cluster 1..k (index ``cluster``; original units; a cluster
+    without rows has missing medians). ``k`` defaults to the largest label."""
+    labels = np.asarray(labels)
+    k = int(labels.max()) if k is None else k
+    clusters = pd.Index(range(1, k + 1), name="cluster")
+    return df[list(features)].groupby(labels).median().reindex(clusters)
+
+
+def tier_size(k: int) -> int:
+    """Clusters in the top (and in the bottom) tier of a ranking of ``k`` clusters: a third,
+    rounded up, at most half (k = 2, 3: 1; 4 to 6: 2; 7 to 9: 3; 10: 4)."""
+    return max(1, min(math.ceil(k / 3), k // 2))
+
+
+def tiers(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """``top``, ``mid`` or ``bottom`` for each value (one per cluster), from its rank.
+
+    Top: among the :func:`tier_size` best ranks (ties share the best rank) and not the worst
+    value; bottom: among the worst ranks, not the best value and not top; all ``mid`` when
+    the values are equal. So every top value is strictly better than every other value,
+    and every bottom value strictly worse (the claims the names make).
     """
-    k = len(centroids_scaled)
-    if k == 1:
-        return ["All customers"]
-    features = list(centroids_scaled.columns)
-    value = _value_scores(centroids_scaled.to_numpy(dtype="float64"), features)
-    rank = pd.Series(-value).rank(method="first").astype("int64").to_numpy() - 1
-    last = len(vocabulary) - 1
-    # floor(x + 0.5): round half up (Python's round() sends 1.5 and 2.5 both to 2)
-    position = np.floor(rank * last / (k - 1) + 0.5).astype("int64")
-    names = pd.Series([vocabulary[p] for p in position])
-    shared = names.duplicated(keep=False)
-    for i in np.flatnonzero(shared):
-        row = centroids_scaled.iloc[i]
-        names[i] += " (" + ", ".join(_descriptor(f, row[f]) for f in features) + ")"
-    shared = names.duplicated(keep=False)
-    names[shared] = names[shared] + " #" + pd.Series(rank + 1).astype(str)[shared]
+    out = pd.Series("mid", index=values.index, dtype="object")
+    if len(values) < 2 or values.nunique() < 2:
+        return out
+    better = values if higher_is_better else -values
+    t = tier_size(len(values))
+    bottom = (better.rank(method="min", ascending=True) <= t) & (better < better.max())
+    top = (better.rank(method="min", ascending=False) <= t) & (better > better.min())
+    out[bottom] = "bottom"
+    out[top] = "top"
+    return out
+
+
+def _value_feature(features: Sequence[str]) -> str | None:
+    others = [f for f in features if f != RECENCY]
+    return MONETARY if MONETARY in others else (others[0] if others else None)
+
+
+def _value_marks(value_feature: str | None) -> tuple[str, str]:
+    if value_feature in (None, MONETARY):
+        return "high-spend", "low-spend"
+    if value_feature.startswith("frequency"):
+        return "frequent", "infrequent"
+    return f"high {value_feature}", f"low {value_feature}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == round(value) else f"{value:,.1f}"
+
+
+def name_clusters(
+    df: pd.DataFrame,
+    labels: np.ndarray,
+    features: Sequence[str],
+    recent_days: float | None = None,
+    k: int | None = None,
+) -> list[str]:
+    """Unique short names for clusters 1..k, from the measured ranks of their medians.
+
+    ``df`` holds every customer's (or account's) features, ``labels`` their cluster 1..k.
+    Each cluster's median per feature is ranked among the clusters; the top and bottom
+    :func:`tier_size` ranks form the top and bottom tiers of that feature (:func:`tiers`).
+    The value feature is ``monetary`` (else the first feature other than recency).
+
+    - **Top Performers**: the one cluster with the highest median value, the highest median
+      of every other feature but recency, in the most recent tier and more recent than the
+      median of all rows;
+    - **Dormant**: the least recent cluster, if its median recency is above the median of all
+      rows and above ``recent_days`` (most of its members are outside the recency window);
+      "(high-spend)" / "(low-spend)" when its value is in the top / bottom tier;
+    - otherwise **High-Value**, **Mid-Value** or **Low-Value** by the value tier, with
+      "(recent)" in the most recent tier (and not above the median of all rows) or "(lapsed)"
+      in the least recent tier (and above that median and ``recent_days``);
+    - names still shared get ``#1``, ``#2``, … by median value, highest first (ties: more
+      recent first).
+
+    Every name is checked against the medians (:func:`name_claims`) before it is returned;
+    a name with a claim that does not hold would be replaced by ``Cluster #i`` (no claim).
+    k = 1 gives ``All customers``.
+    """
+    medians = cluster_medians(df, labels, features, k)
+    reference = recency_reference(df, features)
+    if len(medians) == 1:
+        return [SINGLE]
+    names = _candidate_names(medians, reference, recent_days)
+    for _ in range(len(names)):  # each pass replaces at least one name, or stops
+        claims = name_claims(names, medians, reference, recent_days)
+        wrong = sorted(set(claims.loc[~claims["holds"], "cluster"]))
+        if not wrong:
+            break
+        for cluster in wrong:
+            names[cluster - 1] = f"{UNVERIFIED} #{cluster}"
+    return names
+
+
+def _candidate_names(medians: pd.DataFrame, reference: float | None, recent_days: float | None) -> list[str]:
+    valid = medians.notna().all(axis=1)
+    m = medians[valid]
+    features = list(m.columns)
+    value_feature = _value_feature(features)
+    high_mark, low_mark = _value_marks(value_feature)
+    no = pd.Series(False, index=m.index)
+    if value_feature is not None:
+        value = m[value_feature]
+        value_tier = tiers(value)
+    else:
+        value = pd.Series(0.0, index=m.index)
+        value_tier = pd.Series("mid", index=m.index)
+    if RECENCY in features and reference is not None:
+        r = m[RECENCY]
+        r_tier = tiers(r, higher_is_better=False)
+        recent = (r_tier == "top") & (r <= reference)
+        lapsed = (r_tier == "bottom") & (r > reference)
+        dormant = (r == r.max()) & (r.nunique() > 1) & (r > reference)
+        if recent_days is not None:  # most members of a lapsed cluster are outside the window
+            lapsed &= r > recent_days
+            dormant &= r > recent_days
+    else:
+        r = pd.Series(0.0, index=m.index)
+        recent, lapsed, dormant = no, no, no
+    top = (value == value.max()) & ((value == value.max()).sum() == 1) & (len(m) > 1)
+    if value_feature is None:
+        top = no
+    for feature in features:
+        if feature not in (RECENCY, value_feature):
+            top &= m[feature] == m[feature].max()
+    if RECENCY in features:
+        top &= recent
+
+    words = {"top": HIGH, "mid": MID, "bottom": LOW}
+    marks = {"top": high_mark, "bottom": low_mark}
+    names = pd.Series([f"{UNVERIFIED} #{c}" for c in medians.index], index=medians.index, dtype="object")
+    for c in m.index:
+        if top[c]:
+            names[c] = TOP
+        elif dormant[c]:
+            names[c] = DORMANT + (f" ({marks[value_tier[c]]})" if value_tier[c] in marks else "")
+        else:
+            qualifier = " (recent)" if recent[c] else " (lapsed)" if lapsed[c] else ""
+            names[c] = words[value_tier[c]] + qualifier
+    for _, same in names[valid].groupby(names[valid]):
+        if len(same) > 1:
+            order = pd.DataFrame({"v": -value[same.index], "r": r[same.index], "c": same.index})
+            for j, c in enumerate(order.sort_values(["v", "r", "c"])["c"], start=1):
+                names[c] = f"{names[c]} #{j}"
     return names.tolist()
+
+
+def name_claims(
+    names: Sequence[str],
+    medians: pd.DataFrame,
+    recency_reference: float | None = None,
+    recent_days: float | None = None,
+) -> pd.DataFrame:
+    """What each cluster name claims about the medians, and whether it holds.
+
+    ``medians``: one row per cluster 1..k (as :func:`cluster_medians`), ``recency_reference``
+    the median recency of all rows. One row per claim: ``cluster``, ``cluster_name``,
+    ``claim`` (a sentence with the measured numbers) and ``holds``. The claims compare
+    medians directly (they do not reuse the tiers the names were built from):
+
+    - every name is unique and at most :data:`MAX_NAME_LENGTH` characters;
+    - Top Performers: strictly highest median value, highest median of every other non-recency
+      feature;
+    - Dormant: highest median recency (some cluster being more recent);
+    - High-Value / Top Performers / "(high-spend)": median value above that of every cluster
+      without one of these marks; Low-Value / "(low-spend)": below every cluster without one;
+      Mid-Value: below every high and above every low one;
+    - "(recent)" / Top Performers: median recency below every cluster without one of these
+      marks and at most the reference; "(lapsed)" / Dormant: above every cluster without one
+      of these marks, above the reference and above ``recent_days``;
+    - ``#i``: the clusters of the same name are numbered by median value, highest first
+      (ties: more recent first).
+    """
+    medians = medians.reset_index(drop=True)
+    k = len(names)
+    value_feature = _value_feature(list(medians.columns))
+    high_mark, low_mark = _value_marks(value_feature)
+    missing = pd.Series(np.nan, index=medians.index)
+    value = medians[value_feature] if value_feature else missing
+    r = medians[RECENCY] if RECENCY in medians.columns else missing
+    vname = value_feature or "value"
+    parsed = [_NAME.match(n) for n in names]
+    base = [p["base"] if p else n for p, n in zip(parsed, names, strict=True)]
+    qual = [(p["qualifier"] or "") if p else "" for p in parsed]
+    stem = [n.rsplit(" #", 1)[0] for n in names]
+    marks = {
+        "high": [b in (TOP, HIGH) or q == high_mark for b, q in zip(base, qual, strict=True)],
+        "low": [b == LOW or q == low_mark for b, q in zip(base, qual, strict=True)],
+        "recent": [b == TOP or q == "recent" for b, q in zip(base, qual, strict=True)],
+        "lapsed": [b == DORMANT or q == "lapsed" for b, q in zip(base, qual, strict=True)],
+    }
+    rows: list[dict] = []
+
+    def claim(i: int, text: str, holds: bool) -> None:
+        rows.append({"cluster": i + 1, "cluster_name": names[i], "claim": text, "holds": bool(holds)})
+
+    def unmarked(series: pd.Series, mark: str, i: int) -> pd.Series:
+        keep = [j for j in range(k) if j != i and not marks[mark][j]]
+        return series.iloc[keep]
+
+    for i, name in enumerate(names):
+        claim(i, f"unique, {len(name)} characters", names.count(name) == 1 and len(name) <= MAX_NAME_LENGTH)
+        if base[i] in (UNVERIFIED, SINGLE):
+            continue
+        known = base[i] in VOCABULARY and qual[i] in ("", high_mark, low_mark, "recent", "lapsed")
+        claim(i, "a name of the vocabulary", known)
+        if medians.iloc[i].isna().any():
+            claim(i, "has members", False)
+            continue
+        v, rv = value.iloc[i], r.iloc[i]
+        if base[i] == TOP:
+            rest = medians.drop(index=i)
+            for f in medians.columns:
+                if f == value_feature:
+                    claim(i, f"highest median {f} ({_fmt(v)} > {_fmt(rest[f].max())})", v > rest[f].max())
+                elif f != RECENCY:
+                    best = rest[f].max()
+                    claim(i, f"highest median {f} ({_fmt(medians.at[i, f])})", medians.at[i, f] >= best)
+        if marks["high"][i]:
+            lower = unmarked(value, "high", i)
+            claim(
+                i, f"median {vname} {_fmt(v)} > {_fmt(lower.max())} (others)", len(lower) and v > lower.max()
+            )
+        if marks["low"][i]:
+            higher = unmarked(value, "low", i)
+            claim(
+                i,
+                f"median {vname} {_fmt(v)} < {_fmt(higher.min())} (others)",
+                len(higher) and v < higher.min(),
+            )
+        if base[i] == MID:
+            highs, lows = value[marks["high"]], value[marks["low"]]
+            claim(
+                i,
+                f"median {vname} {_fmt(v)} between {_fmt(lows.max())} (low) and {_fmt(highs.min())} (high)",
+                len(highs) and len(lows) and lows.max() < v < highs.min(),
+            )
+        if marks["recent"][i]:
+            later = unmarked(r, "recent", i)
+            claim(
+                i,
+                f"median recency {_fmt(rv)} days < {_fmt(later.min())} (others), "
+                f"≤ {_fmt(recency_reference)} (all)",
+                recency_reference is not None and len(later) and rv < later.min() and rv <= recency_reference,
+            )
+        window = -np.inf if recent_days is None else recent_days
+        if marks["lapsed"][i]:
+            sooner = unmarked(r, "lapsed", i)
+            claim(
+                i,
+                f"median recency {_fmt(rv)} days > {_fmt(sooner.max())} (others), "
+                f"> {_fmt(recency_reference)} (all), > {_fmt(window)} (recent window)",
+                recency_reference is not None
+                and len(sooner)
+                and rv > sooner.max()
+                and rv > recency_reference
+                and rv > window,
+            )
+        if base[i] == DORMANT:
+            claim(i, f"least recent cluster (median {_fmt(rv)} days)", rv >= r.max() and rv > r.min())
+        if parsed[i] and parsed[i]["rank"]:
+            same = sorted(
+                (int(_NAME.match(names[j])["rank"] or 0), j) for j in range(k) if stem[j] == stem[i]
+            )
+            ordered = all(
+                value.iloc[a] > value.iloc[b] or (value.iloc[a] == value.iloc[b] and r.iloc[a] <= r.iloc[b])
+                for (_, a), (_, b) in itertools.pairwise(same)
+            )
+            claim(
+                i,
+                f"#{parsed[i]['rank']} of {len(same)} {stem[i]} by median {vname}",
+                len(same) > 1 and [n for n, _ in same] == list(range(1, len(same) + 1)) and ordered,
+            )
+    return pd.DataFrame(rows, columns=["cluster", "cluster_name", "claim", "holds"])
+
+
+def recency_reference(df: pd.DataFrame, features: Sequence[str]) -> float | None:
+    """The median recency of all rows, against which "recent", "lapsed" and "Dormant" are
+    checked (``None`` without a recency feature)."""
+    return float(df[RECENCY].median()) if RECENCY in features else None
+
+
+def naming_table(
+    df: pd.DataFrame,
+    labels: np.ndarray,
+    features: Sequence[str],
+    names: Sequence[str],
+    recent_days: float | None = None,
+) -> pd.DataFrame:
+    """Per cluster: the measured rank of each median among the clusters (1 = best: lowest
+    recency, highest otherwise; ``2 of 4``), what its name claims about the medians and
+    whether all of it holds (:func:`name_claims`). Arguments as :func:`name_clusters`."""
+    medians = cluster_medians(df, labels, features, len(names))
+    claims = name_claims(names, medians, recency_reference(df, features), recent_days)
+    k = len(names)
+    out = pd.DataFrame({"cluster": range(1, k + 1), "cluster_name": list(names)})
+    for feature in medians.columns:
+        ranks = medians[feature].rank(method="min", ascending=feature == RECENCY)
+        out[f"{feature} rank"] = [f"{r:.0f} of {k}" if pd.notna(r) else "–" for r in ranks]
+    named = claims[~claims["claim"].str.startswith(("unique", "a name of"))]
+    out["the name claims"] = out["cluster"].map(named.groupby("cluster")["claim"].agg("; ".join)).fillna("–")
+    out["claims hold"] = out["cluster"].map(claims.groupby("cluster")["holds"].all()).fillna(True)
+    return out
 
 
 def cluster_profile(

@@ -7,6 +7,7 @@ never silently falls back to a default.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import zoneinfo
 from pathlib import Path
@@ -66,6 +67,22 @@ class ColumnMap(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_column_each(self) -> ColumnMap:
+        # Two internal columns read from one source column: one of them would be lost.
+        by_source: dict[str, list[str]] = {}
+        for canon, source in self.model_dump().items():
+            if source is not None:
+                by_source.setdefault(source, []).append(canon)
+        shared = {source: names for source, names in by_source.items() if len(names) > 1}
+        if shared:
+            source, names = next(iter(shared.items()))
+            raise ValueError(
+                f"columns: {' and '.join(names)} are both mapped to the column {source!r}; "
+                "map each to its own column (or null)"
+            )
+        return self
+
     def source_to_canonical(self) -> dict[str, str]:
         """Rename map from the export's column names to the internal ones."""
         return {src: canon for canon, src in self.model_dump().items() if src is not None}
@@ -86,13 +103,59 @@ class InputConfig(_Strict):
     ``openpyxl``, pandas' default, kept to reproduce the slow path in ``make bench``."""
     csv_encoding: str = "utf-8"
     """Encoding of a CSV input. Kaggle's copy of Online Retail is ``latin-1``."""
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    """Column separator of a CSV input; ``auto`` takes whichever of ``,`` ``;`` tab ``|`` splits
+    the header line into the most columns (``,`` when none does). ``tab`` is accepted for
+    ``"\t"``. A file that still reads as one column is an error that points here."""
+    decimal: Literal[".", ","] = "."
+    """Decimal mark of the numbers in a CSV input. With ``,`` (``2,55``), ``.`` may only group
+    thousands (``1.234,50``); a value such as ``2.55`` is then an error rather than a guess.
+    Workbooks and parquet files store numbers, not text, and ignore it."""
     date_format: str | None = None
     """strptime format of the date column in a CSV, e.g. ``%m/%d/%y %H:%M`` for Kaggle's copy;
-    ``null`` = ISO 8601 dates."""
+    ``null`` = ISO 8601 dates. With ``null``, a date column holding only numbers (e.g.
+    ``40513.35``) is read as Excel serial dates: days since 1899-12-30, the fraction being the
+    time of day, rounded to the second (valid from 1 March 1900)."""
+    timezone: str | None = None
+    """IANA time zone (e.g. ``Europe/London``) of the report's dates. Timestamps with a UTC
+    offset (``2011-01-03T09:00:00+01:00``) or a time-zone-aware parquet column are converted to
+    it, then the zone is dropped; timestamps without an offset are taken as already in it.
+    ``null`` = dates must have no offset: offsets are an error that asks to set this (``UTC``
+    keeps them in UTC), because converting them silently moves transactions across days."""
     missing_text: list[str] = Field(default_factory=lambda: ["", "nan", "NaN", "None", "NULL"])
     """Text values that mean "missing" in text columns (Online Retail II stores missing
     descriptions as the text ``nan``)."""
     columns: ColumnMap = ColumnMap()
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _tab(cls, value: object) -> object:
+        return "\t" if isinstance(value, str) and value.strip().casefold() in {"tab", "\\t"} else value
+
+    @field_validator("csv_encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"input.csv_encoding: unknown encoding {value!r} (e.g. utf-8, latin-1, cp1252)"
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"input.timezone: unknown time zone {value!r}; use an IANA name such as "
+                "Europe/London, America/New_York or UTC"
+            ) from None
+        return value
 
 
 class ReferenceConfig(_Strict):
@@ -104,6 +167,8 @@ class ReferenceConfig(_Strict):
     """Goal and recommended actions per segment group."""
     cluster_playbook: Path = Path("data/reference/cluster_playbook.csv")
     """Goal and recommended actions per KMeans cluster name (account runs)."""
+    document_clusters: Path = Path("data/reference/omnichannel_document_clusters.csv")
+    """The second source document's published cluster means (account runs; rfm_helpers.calibration)."""
     non_product_codes: Path = Path("data/reference/non_product_stock_codes.csv")
     flagged_descriptions: Path = Path("data/reference/flagged_descriptions.csv")
 
@@ -111,8 +176,14 @@ class ReferenceConfig(_Strict):
 class CleaningConfig(_Strict):
     """Which cleaning rules run. Each removed row and its revenue is recorded in the ledger."""
 
-    drop_cancellations: bool = True
-    """Invoices whose number starts with ``C``."""
+    cancellations: Literal["net", "drop", "keep"] = "net"
+    """Cancellation lines (invoice number starting with a capital ``C``) and the orders they cancel.
+    ``net`` (default): the lines are removed and each one's quantity is taken off the same
+    customer's clean purchase lines of the same stock code dated at or before it, oldest first
+    (FIFO); purchase lines left with nothing are removed, and cancellations that match no purchase
+    (their order predates the data) are counted in the ledger. ``drop``: the source document's
+    method: the lines are removed but the orders they cancel stay counted as sales (the ledger
+    measures how much). ``keep``: the lines stay (the quantity rule then removes them)."""
     drop_non_positive_quantity: bool = True
     drop_non_positive_price: bool = True
     drop_flagged_descriptions: bool = True
@@ -124,6 +195,16 @@ class CleaningConfig(_Strict):
     """Rows sharing (invoice, stock code, date, customer): ``consolidate`` drops copies with
     identical quantity and sums different quantities (the document's rule); ``drop_exact``
     drops only fully identical rows; ``keep`` keeps all."""
+    drop_cancellations: bool | None = Field(None, exclude=True, repr=False)
+    """Key of the old layout, kept only to say what replaced it (never stored or dumped)."""
+
+    @field_validator("drop_cancellations", mode="before")
+    @classmethod
+    def _old_cancellation_key(cls, value: object) -> None:
+        raise ValueError(
+            "this key was replaced by cleaning.cancellations: net (remove cancellation lines and "
+            "net the orders they cancel), drop (remove the lines only, the old true) or keep (the old false)"
+        )
 
 
 class RFMConfig(_Strict):
@@ -183,6 +264,10 @@ class ReportConfig(_Strict):
     currency: str = "£"
     top_n: int = Field(10, ge=1)
     """How many countries / products / segments to show in "top" charts."""
+    recent_days: int = Field(30, ge=0)
+    """Recency window in days: a customer (or account) who ordered within it is never told
+    "win back" (nurtured instead), whatever the segment table says, and a cluster whose
+    median recency is within it is never named "Dormant" or "lapsed"."""
 
 
 class EngineConfig(_Strict):
@@ -204,20 +289,56 @@ class EngineConfig(_Strict):
     matrix, anomalies) show a uniform sample of this many rows; the ledger counts every row."""
 
 
+SYNTHETIC_DIR = Path("data") / "synthetic"
+"""Folder (below the output root) of the generated DuckDB files: the only place the tool writes
+generated data, and only into files that carry its marker (``rfm_helpers.synthetic_accounts``)."""
+
+
+class SyntheticData(_Strict):
+    """The seeded generator's settings: only with ``accounts.engine: synthetic``."""
+
+    accounts: int = Field(3000, ge=20)
+    """Accounts to generate."""
+    seed: int = 20241216
+    file: str = "omnichannel.duckdb"
+    """File name in ``data/synthetic/`` below the output root. The file is built when missing and
+    rebuilt when these settings change, but only if the tool created it (its marker table); any
+    other file there is left untouched and the run stops."""
+
+    @field_validator("file")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if Path(value).name != value or value in {".", ".."} or not value.endswith(".duckdb"):
+            raise ValueError(
+                "accounts.synthetic.file: give a plain file name ending in .duckdb (e.g. "
+                "omnichannel.duckdb); it is always created in data/synthetic/. To read a DuckDB file "
+                "elsewhere, use engine: duckdb and duckdb_path"
+            )
+        return value
+
+
 class AccountsSource(_Strict):
     """Account-level RFM extracted with SQL from a messaging platform's database (omnichannel).
 
     Replaces ``input`` (transactions) for the omnichannel parameter sets; see
     ``rfm_helpers/accounts.py`` for what each option does to the extraction.
+
+    ``engine`` says where the accounts come from, and whether they are real:
+
+    * ``synthetic``: demo data from the seeded generator (``synthetic``: size, seed, file name),
+      in a DuckDB file the tool creates in ``data/synthetic/``; every page says it is synthetic;
+    * ``duckdb``: your DuckDB file at ``duckdb_path``, opened read-only, never modified;
+    * ``postgres``: a PostgreSQL server (``postgres_url_env`` / ``postgres_url``), read only.
     """
 
-    engine: Literal["duckdb", "postgres"] = "duckdb"
-    duckdb_path: Path = Path("data/synthetic/omnichannel.duckdb")
-    """DuckDB database file (opened read-only)."""
-    synthetic_accounts: int | None = Field(3000, ge=20)
-    """Build ``duckdb_path`` with the seeded generator (this many accounts) when it is missing or
-    was built with other settings; ``null`` = the file is supplied and never rebuilt."""
-    synthetic_seed: int = 20241216
+    engine: Literal["synthetic", "duckdb", "postgres"] = "synthetic"
+    synthetic: SyntheticData | None = None
+    """Generator settings; defaults filled in with ``engine: synthetic``, an error otherwise."""
+    duckdb_path: Path | None = None
+    """Your DuckDB database file (``engine: duckdb`` only; opened read-only, never modified)."""
+    synthetic_accounts: int | None = Field(None, exclude=True, repr=False)
+    synthetic_seed: int | None = Field(None, exclude=True, repr=False)
+    """Keys of the old layout, kept only to say what replaced them (never stored or dumped)."""
     postgres_url: str | None = None
     """``postgresql://user@host:port/db`` without a password (use ~/.pgpass or the env var)."""
     postgres_url_env: str = "RFM_ACCOUNTS_DATABASE_URL"
@@ -262,6 +383,43 @@ class AccountsSource(_Strict):
             raise ValueError(f"accounts.timezone: unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
         return value
 
+    @field_validator("synthetic_accounts", "synthetic_seed", mode="before")
+    @classmethod
+    def _old_layout(cls, value: object) -> None:
+        raise ValueError(
+            "this key was replaced. For generated demo data write engine: synthetic and "
+            "synthetic: {accounts: N, seed: S}; for your own DuckDB file (old synthetic_accounts: null) "
+            "write engine: duckdb and duckdb_path: <file> (opened read-only). See params/omnichannel.yaml"
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _synthetic_defaults(cls, data: object) -> object:
+        engine = data.get("engine", "synthetic") if isinstance(data, dict) else None
+        if engine == "synthetic" and data.get("synthetic") is None:
+            data = {**data, "synthetic": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _engine(self) -> AccountsSource:
+        if self.engine != "synthetic" and self.synthetic is not None:
+            raise ValueError(
+                f"accounts.synthetic (generator settings) applies only to engine: synthetic, but engine is "
+                f"{self.engine}: remove the synthetic block, or set engine: synthetic for generated demo data"
+            )
+        if self.engine != "duckdb" and self.duckdb_path is not None:
+            raise ValueError(
+                f"accounts.duckdb_path is read only with engine: duckdb (engine is {self.engine}). Generated "
+                "data always goes to data/synthetic/<synthetic.file>: remove duckdb_path, or set "
+                "engine: duckdb to analyse that file (opened read-only)"
+            )
+        if self.engine == "duckdb" and self.duckdb_path is None:
+            raise ValueError(
+                "accounts.engine is duckdb but accounts.duckdb_path is not set: give the path of your DuckDB "
+                "file (opened read-only, never modified), or use engine: synthetic for generated demo data"
+            )
+        return self
+
     @model_validator(mode="after")
     def _window(self) -> AccountsSource:
         if self.window_start >= self.window_end:
@@ -270,7 +428,28 @@ class AccountsSource(_Strict):
             raise ValueError(
                 "accounts.as_of must be on or after window_end, so that recency is never negative"
             )
+        # method: document counts recency from campaigns of the whole local year, so an as_of
+        # inside that year is fine only if the data end before it: rfm_helpers.domain checks that.
         return self
+
+    @property
+    def synthetic_path(self) -> Path | None:
+        """The generated DuckDB file (``engine: synthetic``), below the output root; else None."""
+        if self.synthetic is None:
+            return None
+        return output_root() / SYNTHETIC_DIR / self.synthetic.file
+
+    @property
+    def database_path(self) -> Path | None:
+        """The DuckDB file the extraction reads (generated or yours); None for PostgreSQL."""
+        if self.engine == "duckdb" and self.duckdb_path is not None:
+            return resolve(self.duckdb_path)
+        return self.synthetic_path
+
+
+MAX_RUN_NAME_BYTES = 100
+"""Longest run name (UTF-8 bytes): it names folders, and the runner's hidden staging folder
+(``.staging-<run_name>.<random>.old-<random>``) must stay within the 255-byte file name limit."""
 
 
 class RunConfig(_Strict):
@@ -305,6 +484,14 @@ class RunConfig(_Strict):
     def _safe_name(cls, value: str) -> str:
         if not value or not all(c.isalnum() or c in "_-" for c in value):
             raise ValueError("run_name: use letters, digits, '_' and '-' only")
+        size = len(value.encode("utf-8"))
+        if size > MAX_RUN_NAME_BYTES:
+            length = f"{len(value)} characters" + (f", {size} bytes in UTF-8" if size != len(value) else "")
+            raise ValueError(
+                f"run_name is too long ({length}): use at most {MAX_RUN_NAME_BYTES} (accented and "
+                "non-Latin letters count 2-4 each). It names folders such as reports/<run_name>/, "
+                "and a file name may not exceed 255 bytes"
+            )
         return value
 
     @property
@@ -384,21 +571,56 @@ def _format_validation_error(path: Path, err: ValidationError) -> str:
         if item["type"] == "extra_forbidden":
             lines.append(f"  - {where}: unknown parameter (check the spelling; see params/default.yaml)")
         else:
-            lines.append(f"  - {where}: {item['msg']} (got {item.get('input')!r})")
+            lines.append(f"  - {where}: {item['msg']} (got {_shown(item.get('input'))})")
     return "\n".join(lines)
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """``repr`` of a rejected value, shortened when long (a 240-character run name)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f", {len(value)} characters" if isinstance(value, str) else ""
+    return f"{text[: limit - 20]}…{size}"
+
+
+def _decode_params(path: Path, data: bytes) -> str:
+    """The params file's text; a file saved in another encoding is an error that says where."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"Params file {path} is UTF-16 text: open it in your editor and save it as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"Params file {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset "
+            f"{exc.start} (line {line}) cannot be read. Open it in your editor and save it as UTF-8."
+        ) from None
+
+
 def load_config(params_file: str | Path) -> RunConfig:
-    """Read and validate a params YAML file (relative paths are from the project root)."""
+    """Read and validate a params YAML file (relative paths are from the project root).
+
+    An empty file is an error rather than the defaults: it would silently run the shipped data
+    into ``reports/online_retail``."""
     path = resolve(params_file)
     if not path.is_file():
         raise ConfigError(
             f"Params file not found: {path}. Pass an existing file, e.g. PARAMS=params/default.yaml"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read params file {path}: {exc.strerror}. Check its permissions.") from None
+    try:
+        raw = yaml.safe_load(_decode_params(path, data))
     except yaml.YAMLError as exc:
         raise ConfigError(f"Params file {path} is not valid YAML: {exc}") from exc
+    if raw is None:  # nothing but blank lines or comments
+        raise ConfigError(
+            f"Params file {path} is empty: copy params/default.yaml, set run_name and input.path in the "
+            "copy and pass that file (or pass PARAMS=params/default.yaml to run the defaults)"
+        )
     if not isinstance(raw, dict):
         raise ConfigError(
             f"Params file {path} must contain a mapping of parameters, got {type(raw).__name__}"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rfm_helpers.config import RFMConfig
+from rfm_helpers.domain import check_customer_metrics
 
 METRICS = ("recency", "frequency", "monetary")
 """The three RFM columns, in the order reports show them."""
@@ -26,7 +27,63 @@ def _date_range(clean: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     return dates.min(), dates.max()
 
 
-def resolve_snapshot(clean: pd.DataFrame, cfg: RFMConfig) -> pd.Timestamp:
+def last_allowed_day(cfg: RFMConfig, today: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The last day a transaction may be dated (midnight): ``rfm.snapshot_date`` when recency
+    is counted from it, else ``today`` (default: the day the report runs), since a transaction
+    in the future is a wrong date. Used by :func:`resolve_snapshot` and the out-of-core path."""
+    if cfg.recency_from == "snapshot" and cfg.snapshot_date is not None:
+        return pd.Timestamp(cfg.snapshot_date)
+    return pd.Timestamp(today if today is not None else pd.Timestamp.now()).normalize()
+
+
+def late_rows_error(
+    cfg: RFMConfig,
+    *,
+    count: int,
+    latest: pd.Timestamp,
+    where: str,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    today: pd.Timestamp | None = None,
+) -> MetricsError:
+    """The error for ``count`` transactions dated after :func:`last_allowed_day` (the latest
+    one on ``latest``, ``where`` naming its invoice and customer), for both engines."""
+    today = pd.Timestamp(today if today is not None else pd.Timestamp.now()).normalize()
+    rows = f"{count:,} transaction{'s are' if count != 1 else ' is'}"
+    span = (
+        f"the latest on {latest:%Y-%m-%d %H:%M}{f' ({where})' if where else ''}; the data runs from "
+        f"{first.date()} to {last.date()}"
+    )
+    future = last.normalize() > today
+    if cfg.recency_from == "snapshot" and cfg.snapshot_date is not None:
+        later = f"Set rfm.snapshot_date to {last.date()} or later"
+        if future:
+            fix = (
+                f"{later} if those dates are right; they are in the future (today is {today.date()}), "
+                "so check them in the file first."
+            )
+        else:
+            fix = f"{later}, or to null for the day after the last transaction."
+        return MetricsError(
+            f"rfm.snapshot_date is {cfg.snapshot_date}, before the last transaction: {rows} dated after "
+            f"it, {span}. Recency is counted back from the snapshot date, so it would be negative for "
+            f"them. {fix}"
+        )
+    origin = (
+        "rfm.recency_from is last_transaction, so recency would be counted from that future day"
+        if cfg.recency_from == "last_transaction"
+        else "rfm.snapshot_date is null, so recency would be counted from the day after that future day"
+    )
+    return MetricsError(
+        f"{rows} dated after today ({today.date()}, the day the report runs), {span}. {origin}. Fix "
+        "those dates in the file (a wrong year, or day and month swapped by input.date_format?), or, "
+        f"if they are right, set rfm.snapshot_date to {last.date()} or later."
+    )
+
+
+def resolve_snapshot(
+    clean: pd.DataFrame, cfg: RFMConfig, *, today: pd.Timestamp | None = None
+) -> pd.Timestamp:
     """The reference day recency is counted from (midnight, naive).
 
     - ``cfg.recency_from == "last_transaction"`` (the first document's method): the day of
@@ -35,23 +92,35 @@ def resolve_snapshot(clean: pd.DataFrame, cfg: RFMConfig) -> pd.Timestamp:
     - otherwise ``cfg.snapshot_date`` if set, else the day after the last transaction.
 
     Dates are compared by day: a snapshot on the day of the last transaction is allowed
-    (those customers get recency 0); an earlier one raises :class:`MetricsError`, because
-    recency would be negative for the customers who bought after it.
+    (those customers get recency 0). Transactions dated after :func:`last_allowed_day` (the
+    snapshot date, or with ``snapshot_date: null`` the day the report runs, ``today``) raise
+    :class:`MetricsError` with their count and the latest one's date, invoice and customer
+    (when ``clean`` has those columns), because recency would be negative, or counted from a
+    day in the future.
     """
     first, last = _date_range(clean)
     last_day = last.normalize()
+    limit = last_allowed_day(cfg, today)
+    late = clean["invoice_date"] >= limit + pd.Timedelta(days=1)
+    if late.any():
+        rows = clean.loc[late]
+        latest = rows["invoice_date"].max()
+        at = rows[rows["invoice_date"] == latest]
+        keys = [c for c in ("invoice_id", "customer_id") if c in at.columns]
+        row = at.sort_values(keys).iloc[0] if keys else at.iloc[0]
+        where = ", ".join(
+            f"{label} {row[c]}"
+            for c, label in (("invoice_id", "invoice"), ("customer_id", "customer"))
+            if c in at.columns and pd.notna(row[c])
+        )
+        raise late_rows_error(
+            cfg, count=int(late.sum()), latest=latest, where=where, first=first, last=last, today=today
+        )
     if cfg.recency_from == "last_transaction":
         return last_day
     if cfg.snapshot_date is None:
         return last_day + pd.Timedelta(days=1)
-    snapshot = pd.Timestamp(cfg.snapshot_date)
-    if snapshot < last_day:
-        raise MetricsError(
-            f"rfm.snapshot_date is {snapshot.date()}, before the last transaction: the data runs "
-            f"from {first.date()} to {last.date()}. Set rfm.snapshot_date to {last.date()} or "
-            "later, or to null for the day after the last transaction."
-        )
-    return snapshot
+    return pd.Timestamp(cfg.snapshot_date)
 
 
 def _main_country(clean: pd.DataFrame) -> pd.Series:
@@ -95,7 +164,7 @@ def customer_metrics(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
     if "country" in clean.columns:
         out["country"] = _main_country(clean)
         columns.append("country")
-    return out[columns].rename_axis("customer_id").reset_index()
+    return check_customer_metrics(out[columns].rename_axis("customer_id").reset_index(), cfg)
 
 
 def apply_outlier_policy(rfm: pd.DataFrame, cfg: RFMConfig) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -27,7 +27,20 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from rfm_helpers.atomic import atomic_path
-from rfm_helpers.cleaning import _RULES, _WHEN_NOTHING_LEFT, DUPLICATE_KEY, LEDGER_COLUMNS, CleaningError
+from rfm_helpers.cleaning import (
+    _RULES,
+    _WHEN_NOTHING_LEFT,
+    DUPLICATE_KEY,
+    LEDGER_COLUMNS,
+    ROW_RULES,
+    CleaningError,
+    NettingSummary,
+    RowRule,
+    netting_skip_note,
+    price_column,
+    removed_revenue,
+    row_rules,
+)
 from rfm_helpers.config import (
     CANONICAL_COLUMNS,
     CleaningConfig,
@@ -36,13 +49,13 @@ from rfm_helpers.config import (
     InputConfig,
     RFMConfig,
 )
-from rfm_helpers.loading import InputError, _check_columns, detect_format
-from rfm_helpers.metrics import MetricsError, resolve_snapshot
-from rfm_helpers.paths import matching_files, resolve
+from rfm_helpers.duckdbsource import typed_columns
+from rfm_helpers.inputcheck import check_columns, check_parquet_head, parquet_head, source_files
+from rfm_helpers.loading import InputError, detect_format
+from rfm_helpers.metrics import MetricsError, last_allowed_day, late_rows_error, resolve_snapshot
+from rfm_helpers.paths import resolve
 from rfm_helpers.sqldialect import render
 
-ROW_RULES = tuple(_RULES)[1:-1]
-"""Rules 1-6, in the order :func:`rfm_helpers.cleaning.clean_transactions` applies them."""
 TOP_VALUES = 5
 """How many frequent values the ledger note of a rule lists (as the pandas path)."""
 _SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
@@ -79,20 +92,17 @@ class OutOfCoreResult:
     clean_path: Path
     """The clean transactions, as parquet, sorted as the pandas path sorts them."""
     clean_rows: int
+    netting: NettingSummary | None = None
+    """As :attr:`rfm_helpers.cleaning.CleaningResult.netting`."""
 
 
 # --- choosing the engine ---------------------------------------------------------------
 
 
 def input_files(input_cfg: InputConfig) -> list[Path]:
-    """The parquet files of ``input.path``: a file, a directory (searched recursively) or a glob."""
-    path = resolve(input_cfg.path)
-    files = matching_files(input_cfg.path)
-    if not files:
-        raise InputError(
-            f"No input found at {path}: input.path must be a file, a folder of .parquet files or a glob."
-        )
-    return files
+    """The files of ``input.path``: a file, a directory's .parquet files (recursively) or a glob;
+    none is an :class:`InputError` saying what the folder or glob holds instead."""
+    return source_files(input_cfg)
 
 
 def input_rows(input_cfg: InputConfig) -> int | None:
@@ -132,36 +142,20 @@ class _Plan:
 
     @property
     def price_column(self) -> str:
-        return "unit_price" if self.has("unit_price") or not self.has("amount") else "amount"
+        return price_column(self.present)
 
     @property
     def copies_by_amount(self) -> bool:
         return not (self.has("quantity") and self.has("unit_price"))
 
+    @property
+    def rules(self) -> dict[str, RowRule]:
+        """Rules 1-6 as the pandas path runs them (one definition: cleaning.row_rules)."""
+        return {rule.step: rule for rule in row_rules(self.present, self.cleaning)}
+
     def skip_note(self, rule: str) -> str | None:
         """Why rule ``rule`` does not run, or None when it runs."""
-        c = self.cleaning
-        switches = {
-            "cancellations": ("drop_cancellations", c.drop_cancellations, "invoice_id"),
-            "non_positive_quantity": ("drop_non_positive_quantity", c.drop_non_positive_quantity, "quantity"),
-            "flagged_descriptions": ("drop_flagged_descriptions", c.drop_flagged_descriptions, "description"),
-            "non_positive_price": ("drop_non_positive_price", c.drop_non_positive_price, self.price_column),
-            "non_product_codes": ("drop_non_product_codes", c.drop_non_product_codes, "stock_code"),
-            "missing_customer": ("", True, "customer_id"),
-        }
-        switch, enabled, needs = switches[rule]
-        if not enabled:
-            return f"disabled by cleaning.{switch}: false"
-        if not self.has(needs):
-            return f"no {needs} column in the data" + self.applied_note(rule, skipped=True)
-        return None
-
-    def applied_note(self, rule: str, skipped: bool = False) -> str:
-        if rule == "non_positive_quantity" and not self.has("quantity") and self.has("amount"):
-            return "; amount <= 0 is removed by the price rule" if skipped else ""
-        if rule == "non_positive_price" and self.price_column == "amount" and not skipped:
-            return "no unit_price column: removed lines with amount <= 0"
-        return ""
+        return self.rules[rule].skipped
 
     def typed_params(self) -> dict[str, bool]:
         params = {f"rule_{rule}": self.skip_note(rule) is None for rule in ROW_RULES[:-1]}
@@ -222,7 +216,7 @@ def rule_ledger(engine: SQLEngine, plan: _Plan) -> tuple[list[dict], int, Decima
         if skipped is not None:
             ledger.append(_ledger_row(rule, False, skipped, rows, revenue, rows, revenue))
             continue
-        note = plan.applied_note(rule)
+        note = plan.rules[rule].note
         listed = top[top["removed_by"] == rule]
         if removed and len(listed):
             values = ", ".join(
@@ -280,6 +274,7 @@ def customer_table(engine: SQLEngine, rfm_cfg: RFMConfig, has_country: bool) -> 
     """:func:`rfm_helpers.metrics.customer_metrics` of the engine's ``rfm_clean`` table."""
     span = clean_totals(engine)
     dates = pd.DataFrame({"invoice_date": pd.to_datetime([span["first_date"], span["last_date"]])})
+    _check_late_rows(engine, rfm_cfg, dates["invoice_date"].min(), dates["invoice_date"].max())
     snapshot = resolve_snapshot(dates, rfm_cfg)
     customers = engine.fetch(render("customer_count", engine.dialect)).iloc[0]
     if int(customers["customers"]) < 2:
@@ -314,6 +309,29 @@ def customer_table(engine: SQLEngine, rfm_cfg: RFMConfig, has_country: bool) -> 
     return out.sort_values("customer_id", ignore_index=True)
 
 
+def _check_late_rows(engine: SQLEngine, rfm_cfg: RFMConfig, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """As :func:`rfm_helpers.metrics.resolve_snapshot`: clean rows dated after the snapshot date
+    (or, without one, after today) are an error with their count and the latest one."""
+    after = last_allowed_day(rfm_cfg) + pd.Timedelta(days=1)
+    late = engine.fetch(render("late_rows", engine.dialect, after=after.to_pydatetime()))
+    if late.empty:
+        return
+    row = late.iloc[0]
+    where = ", ".join(
+        f"{label} {row[c]}"
+        for c, label in (("invoice_id", "invoice"), ("customer_id", "customer"))
+        if pd.notna(row[c])
+    )
+    raise late_rows_error(
+        rfm_cfg,
+        count=int(row["row_count"]),
+        latest=pd.Timestamp(row["invoice_date"]),
+        where=where,
+        first=first,
+        last=last,
+    )
+
+
 def _decimal(value: object) -> Decimal:
     return Decimal(0) if value is None or pd.isna(value) else Decimal(str(value))
 
@@ -322,16 +340,15 @@ def _ledger_row(
     step: str, applied: bool, note: str, rows: int, revenue: Decimal, after: int, after_revenue: Decimal
 ) -> dict:
     # As cleaning._Ledger: both totals rounded to pence, removed = their difference.
-    before_pence, after_pence = round(float(revenue), 2), round(float(after_revenue), 2)
     return {
         "step": step,
         "rule": _RULES[step],
         "applied": applied,
         "note": note,
         "rows_removed": rows - after,
-        "revenue_removed": round(before_pence - after_pence, 2),
+        "revenue_removed": removed_revenue(revenue, after_revenue),
         "rows_remaining": after,
-        "revenue_remaining": after_pence,
+        "revenue_remaining": round(float(after_revenue), 2),
     }
 
 
@@ -397,24 +414,26 @@ def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> lis
             f"{not_parquet[0]}: the duckdb engine reads parquet only. Convert the file to parquet "
             "or set engine.engine: pandas."
         )
+    mapping = input_cfg.columns.source_to_canonical()
+    for f in files:  # repeated, nested or missing columns, time zones: named per file
+        check_parquet_head(parquet_head(f), mapping, str(f), input_cfg.timezone)
     listed = "[" + ", ".join(f"'{_sql_text(str(f))}'" for f in files) + "]"
     scan = f"read_parquet({listed}, filename = true, file_row_number = true, union_by_name = true)"
-    available = [r[0] for r in engine.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
-    mapping = input_cfg.columns.source_to_canonical()
-    _check_columns(pd.Index(available), mapping, str(resolve(input_cfg.path)))
-    by_canonical = {canon: src for src, canon in mapping.items()}
-    select = [
-        f'"{by_canonical[c]}" AS {c}' if c in by_canonical else null_column(c) for c in CANONICAL_COLUMNS
-    ]
+    described = engine.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    check_columns([r[0] for r in described], mapping, str(resolve(input_cfg.path)))
     engine.load_frame(
         "rfm_files", pd.DataFrame({"filename": [str(f) for f in files], "file_index": range(len(files))})
     )
     engine.create_view(
-        "rfm_source",
-        f"SELECT {', '.join(select)}, f.file_index * {_FILE_STRIDE} + s.file_row_number AS row_id "
+        "rfm_scan",
+        f"SELECT s.*, f.file_index * {_FILE_STRIDE} + s.file_row_number AS row_id "
         f"FROM {scan} AS s JOIN rfm_files AS f ON f.filename = s.filename",
     )
-    return [c for c in CANONICAL_COLUMNS if c in by_canonical]
+    # Typed as the pandas loader types them, after the same row-level checks (one scan).
+    typed = typed_columns(engine.con, "rfm_scan", files, input_cfg, {r[0]: r[1] for r in described})
+    select = [f"{typed[c]} AS {c}" if c in typed else null_column(c) for c in CANONICAL_COLUMNS]
+    engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_scan")
+    return [c for c in CANONICAL_COLUMNS if c in typed]
 
 
 def source_query(columns: ColumnMap, table: str, row_order: str, dialect: str) -> str:
@@ -451,14 +470,101 @@ def run_sql_pipeline(
     the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
     (DuckDB writes them to parquet; a database keeps a table).
     """
+    ledger, customers, clean_rows, _ = run_sql_cleaning(
+        engine,
+        present,
+        cleaning_cfg,
+        rfm_cfg,
+        non_product_codes,
+        flagged_descriptions,
+        missing_text,
+        store_clean,
+    )
+    return ledger, customers, clean_rows
+
+
+def run_sql_cleaning(
+    engine: SQLEngine,
+    present: list[str],
+    cleaning_cfg: CleaningConfig,
+    rfm_cfg: RFMConfig,
+    non_product_codes: pd.DataFrame,
+    flagged_descriptions: pd.DataFrame,
+    missing_text: list[str],
+    store_clean: Callable[[str], None],
+) -> tuple[pd.DataFrame, pd.DataFrame, int, NettingSummary | None]:
+    """:func:`run_sql_pipeline`, plus what netting cancelled orders did (or would do)."""
     plan = prepare_typed(engine, present, cleaning_cfg, non_product_codes, flagged_descriptions, missing_text)
     ledger, rows, revenue = rule_ledger(engine, plan)
-    store_clean(clean_query(engine, plan))
-    totals = clean_totals(engine)
-    clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
-    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue))
+    skipped = netting_skip_note(plan.present, cleaning_cfg)
+    netting = None
+    if skipped is not None:
+        store_clean(clean_query(engine, plan))
+        totals = clean_totals(engine)
+        clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
+        ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue))
+        ledger.append(
+            _ledger_row(
+                "cancelled_orders", False, skipped, clean_rows, clean_revenue, clean_rows, clean_revenue
+            )
+        )
+    else:
+        ledger, netting, clean_rows = _net_cancelled_orders(engine, plan, ledger, rows, revenue, store_clean)
     customers = customer_table(engine, rfm_cfg, "country" in present)
-    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), customers, clean_rows
+    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), customers, clean_rows, netting
+
+
+def _net_cancelled_orders(
+    engine: SQLEngine,
+    plan: _Plan,
+    ledger: list[dict],
+    rows: int,
+    revenue: Decimal,
+    store_clean: Callable[[str], None],
+) -> tuple[list[dict], NettingSummary, int]:
+    """Rule 7 into ``rfm_deduped``, the netting into ``rfm_netting``, then the clean rows (netted
+    with ``cancellations: net``; with ``drop`` as deduplicated, the netting measured only)."""
+    engine.create_table("rfm_deduped", clean_query(engine, plan))
+    engine.create_table("rfm_netting", render("cancel_netting", engine.dialect))
+    deduped_rows, deduped_revenue = _totals(engine, "SELECT revenue FROM rfm_deduped")
+    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue))
+    netted = render("clean_netted", engine.dialect)
+    if plan.cleaning.cancellations == "net":
+        store_clean(netted)
+        totals = clean_totals(engine)
+        clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
+        netted_revenue = clean_revenue
+    else:
+        store_clean("SELECT * FROM rfm_deduped")
+        clean_rows, clean_revenue = deduped_rows, deduped_revenue
+        netted_revenue = _totals(engine, netted)[1]
+    counts = {k: v for k, v in engine.fetch(render("netting_counts", engine.dialect)).iloc[0].items()}
+    cancellation_lines = next(r["rows_removed"] for r in ledger if r["step"] == "cancellation_lines")
+    summary = NettingSummary(
+        mode=plan.cleaning.cancellations,
+        cancellation_lines=int(cancellation_lines),
+        matched_in_full=int(counts["matched_in_full"]),
+        matched_in_part=int(counts["matched_in_part"]),
+        unmatched=int(counts["unmatched"]),
+        unmatched_units=float(counts["unmatched_units"]),
+        purchase_lines_removed=int(counts["purchase_lines_removed"]),
+        purchase_lines_reduced=int(counts["purchase_lines_reduced"]),
+        revenue=removed_revenue(deduped_revenue, netted_revenue),
+    )
+    applied = plan.cleaning.cancellations == "net"
+    row = _ledger_row(
+        "cancelled_orders", applied, summary.note(), deduped_rows, deduped_revenue, clean_rows, clean_revenue
+    )
+    _stop_if_empty("cancelled_orders", deduped_rows, clean_rows, [*ledger, row])
+    return [*ledger, row], summary, clean_rows
+
+
+def _totals(engine: SQLEngine, query: str) -> tuple[int, Decimal]:
+    """Rows and exact revenue of ``query`` (in the engine's dialect)."""
+    row = engine.fetch(
+        f"SELECT COUNT(*) AS row_count, SUM(CAST(revenue AS DECIMAL(38, 6))) AS revenue FROM ({query}) AS t"
+    ).iloc[0]
+    return int(row["row_count"]), _decimal(row["revenue"])
 
 
 def clean_and_aggregate(
@@ -495,7 +601,7 @@ def clean_and_aggregate(
                 "rfm_clean", f"SELECT {', '.join(['*', *absent])} FROM read_parquet('{_sql_text(str(tmp))}')"
             )
 
-        ledger, customers, clean_rows = run_sql_pipeline(
+        ledger, customers, clean_rows, netting = run_sql_cleaning(
             engine,
             present,
             cleaning_cfg,
@@ -505,7 +611,9 @@ def clean_and_aggregate(
             input_cfg.missing_text,
             store_clean,
         )
-    return OutOfCoreResult(ledger=ledger, customers=customers, clean_path=clean_path, clean_rows=clean_rows)
+    return OutOfCoreResult(
+        ledger=ledger, customers=customers, clean_path=clean_path, clean_rows=clean_rows, netting=netting
+    )
 
 
 def null_column(column: str) -> str:

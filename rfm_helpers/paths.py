@@ -25,12 +25,13 @@ def resolve(path: str | Path) -> Path:
 
 def matching_files(path_text: str | Path) -> list[Path]:
     """The files an input path names: a file, a folder's ``.parquet`` files (recursively) or a
-    glob's matches; sorted, and empty when nothing matches."""
+    glob's matching files (folders it matches are left out); sorted, and empty when nothing
+    matches (:func:`rfm_helpers.inputcheck.source_files` then says what is there instead)."""
     path = resolve(path_text)
     if path.is_dir():
-        return sorted(path.rglob("*.parquet"))
+        return sorted(p for p in path.rglob("*.parquet") if p.is_file())
     if any(ch in str(path_text) for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+        return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
     return [path] if path.is_file() else []
 
 

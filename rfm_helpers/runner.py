@@ -17,7 +17,11 @@ the notebook sources are never modified. Publishing is all-or-nothing: pages, CS
 with renames, so ``reports/<run_name>`` is always a complete report (the previous one when a
 run fails or is interrupted).
 
-Exit codes: 0 success (or up to date), 1 a notebook or the publishing failed, 2 bad params.
+Exit codes: 0 success (or up to date); 1 a notebook or the publishing failed, or an unexpected
+error (one line on the terminal, the traceback in ``build/<run_name>/error.log``); 2 bad params,
+a missing input or an output folder that cannot be written (found before any step runs); 130
+interrupted (Ctrl-C): the kernels are stopped and ``reports/<run_name>`` is left as it was.
+No traceback reaches the terminal.
 """
 
 from __future__ import annotations
@@ -27,17 +31,20 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rfm_helpers import pipeline
+# interrupts before the others: from here on Ctrl-C while the slower modules load exits quietly
+from rfm_helpers import interrupts, pipeline
 from rfm_helpers.config import ConfigError, RunConfig, load_config
 from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, matching_files, reports_dir, resolve
 from rfm_helpers.pipeline import PipelineError, Step
@@ -64,6 +71,8 @@ EXPORT_CODE = [PACKAGE_DIR / "htmlexport.py", *sorted((PACKAGE_DIR / "templates"
 SLOW_INPUT_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 EXECUTED_NAME = "executed.ipynb"
 PAGE_NAME = "page.html"
+ERROR_LOG = "error.log"
+"""Where an unexpected error's traceback goes: ``build/<run_name>/error.log``."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,83 @@ class StepResult:
     reused: bool
 
 
+@dataclass
+class _Progress:
+    """How far a run got: what the message says when it is interrupted or fails unexpectedly."""
+
+    run_name: str | None = None
+    published: bool = False
+    """The new report was swapped in (from then on ``reports/<run_name>`` is the new one)."""
+
+    def report_state(self) -> str:
+        if self.run_name is None:
+            return "nothing was run or published"
+        folder = reports_dir() / self.run_name
+        if self.published:
+            return f"{display_path(folder)} was published and is complete"
+        if not folder.exists():
+            return f"nothing was published to {display_path(folder)}"
+        return f"{display_path(folder)} is unchanged"
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _first_unwritable(folders: Sequence[Path]) -> tuple[Path, OSError] | None:
+    """The first of ``folders`` in which no file can be created, with the error; the folders
+    are created (the run would create them anyway) and a probe file is written and removed.
+
+    Asking the file system, not the permission bits: root ignores those, and a read-only mount
+    or an immutable folder refuses writes whatever they say."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            return folder, exc
+    return None
+
+
+def _cannot_write(folder: Path, exc: OSError) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename and not Path(exc.filename).is_relative_to(folder):
+        reason += f": {exc.filename}"  # not the names of our probe or staging folder
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        reason = f"{display_path(blocking)} is a file, not a folder"
+    return (
+        f"Cannot write to {display_path(folder)}/ ({reason}): check its permissions, or set "
+        "RFM_OUTPUT_ROOT to a folder you can write to."
+    )
+
+
+def _save_traceback(exc: BaseException, run_name: str | None) -> Path | None:
+    """Write ``exc``'s traceback to ``build/<run_name>/error.log`` (``build/error.log`` before
+    the params are read; a temporary file if build/ cannot be written); its path, or None."""
+    text = f"{_now()} {' '.join([sys.executable, *sys.argv])}\n\n" + "".join(traceback.format_exception(exc))
+    candidates = [build_dir() / (run_name or "") / ERROR_LOG]
+    candidates.append(Path(tempfile.gettempdir()) / f"rfm-{run_name or 'runner'}-{os.getpid()}-{ERROR_LOG}")
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _unexpected(exc: Exception, progress: _Progress) -> str:
+    """One line for an error the runner has no specific message for (a bug, or a broken setup)."""
+    lines = str(exc).strip().splitlines()
+    detail = (
+        f"{type(exc).__name__}: {lines[0]}{' …' if len(lines) > 1 else ''}" if lines else type(exc).__name__
+    )
+    log = _save_traceback(exc, progress.run_name)
+    where = f"the traceback is in {display_path(log)}" if log else "the traceback could not be saved"
+    return f"Unexpected error ({detail}); {progress.report_state()}. Please report it: {where}."
 
 
 def _remove_stale_staging(reports_root: Path, run_name: str) -> None:
@@ -161,8 +245,10 @@ def _publish(
     started: str,
     input_info: dict[str, str],
     fingerprint: str,
-) -> None:
-    """Assemble pages, exports and manifest in a staging folder, then swap it in."""
+    progress: _Progress,
+) -> Path:
+    """Assemble pages, exports and manifest in a staging folder, then swap it in and rewrite
+    the index; return the index's path. Ctrl-C during the swap and the index waits for them."""
     reports_root = reports_dir()
     reports_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{cfg.run_name}.", dir=reports_root))
@@ -192,7 +278,10 @@ def _publish(
             fingerprint=fingerprint,
         )
         write_manifest(staging, manifest)
-        _swap_in(staging, reports_root / cfg.run_name)
+        with interrupts.deferred():
+            _swap_in(staging, reports_root / cfg.run_name)
+            progress.published = True
+            return write_index(reports_root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -249,7 +338,10 @@ class _Run:
         from rfm_helpers.htmlexport import export_html
 
         folder = self.step_dir(step)
-        title = export_html(folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name)
+        kind = "transactions" if self.cfg.accounts is None else "accounts"
+        title = export_html(
+            folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name, pipeline=kind
+        )
         products = pipeline.product_hashes(self.cfg, step)
         missing = [attr for attr, digest in products.items() if digest == "missing"]
         if missing:
@@ -304,10 +396,20 @@ class _Run:
             self.parsing.wait()
             self.parsing = None
 
-    def stop_kernels(self) -> None:
+    def stop_kernels(self, at_once: bool = False) -> None:
+        """Stop the background parse and the kernels; ``at_once`` (Ctrl-C, an unexpected error)
+        kills them without waiting for a running notebook. A second Ctrl-C waits for this."""
+        with interrupts.deferred():
+            self._stop_kernels(at_once)
+
+    def _stop_kernels(self, at_once: bool) -> None:
         if self.parsing is not None:
             self.parsing.kill()
             self.parsing.wait()
+            self.parsing = None
+        if at_once:
+            for worker in self.workers:
+                worker.interrupt()
         for worker in self.workers:
             try:
                 worker.shutdown()
@@ -320,9 +422,12 @@ def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
     """What the run reads besides the reference tables: its manifest entry (``path``,
     ``sha256``) and the content hashes that go into the step fingerprints.
 
-    An account run's DuckDB file is built here from the generator when missing or stale. A live
-    PostgreSQL database can change at any moment and cannot be hashed, so its extraction step
-    reruns every time (its fingerprint includes the time)."""
+    An account run's generated DuckDB file (``engine: synthetic``) is built here when missing or
+    stale, and only if the tool created it (``NotOwnedError`` otherwise: exit 2, file untouched);
+    a user's file (``engine: duckdb``) is only hashed. Synthetic data adds ``generated_by`` to the
+    manifest entry (pages and index then say so). A live PostgreSQL database can change at any
+    moment and cannot be hashed, so its extraction step reruns every time (its fingerprint
+    includes the time)."""
     if cfg.accounts is None:
         files = matching_files(cfg.input.path)
         digest = (
@@ -341,11 +446,23 @@ def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
         live = f"live database, read at {_now()}"
         hashes["database"] = live
         return {"path": describe_url(postgres_url(source)), "sha256": live}, hashes
-    from rfm_helpers.synthetic_accounts import ensure_database
+    from rfm_helpers.synthetic_accounts import ensure_database, synthetic_origin
 
-    database = ensure_database(source)
+    if source.engine == "synthetic":
+        database = ensure_database(source)
+    else:
+        database = resolve(source.duckdb_path or "")
+        if not database.is_file():
+            raise FileNotFoundError(
+                f"DuckDB file not found: {database}. Check accounts.duckdb_path (your file, opened "
+                "read-only), or set accounts.engine: synthetic for generated demo data."
+            )
     hashes["database"] = sha256_file(database)
-    return {"path": display_path(database), "sha256": hashes["database"]}, hashes
+    info = {"path": display_path(database), "sha256": hashes["database"]}
+    origin = synthetic_origin(source)
+    if origin:
+        info["generated_by"] = origin
+    return info, hashes
 
 
 def _print_step(index: int, total: int, name: str, message: str) -> None:
@@ -415,6 +532,9 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     return False
                 _print_step(position[step.name], total, step.name, f"done in {duration:.1f} s")
         return True
+    except BaseException:  # Ctrl-C or an unexpected error: do not wait for running notebooks
+        run_state.stop_kernels(at_once=True)
+        raise
     finally:
         run_state.stop_kernels()
 
@@ -427,28 +547,55 @@ def run(
     jobs: int = 2,
 ) -> int:
     """Execute (or reuse) every step for ``params_file`` and publish the report; return the
-    exit code."""
+    exit code (see the module docstring).
+
+    Never raises and never prints a traceback: Ctrl-C stops the kernels and prints one line
+    (exit 130); an error without a message of its own prints one line and saves the traceback
+    to ``build/<run_name>/error.log`` (exit 1). Either way the last good report stays."""
+    progress = _Progress()
+    try:
+        return _run(params_file, progress, notebooks_dir=notebooks_dir, force=force, jobs=jobs)
+    except KeyboardInterrupt:
+        print(f"Interrupted: {progress.report_state()}.", file=sys.stderr, flush=True)
+        return interrupts.EXIT_INTERRUPTED
+    except Exception as exc:
+        print(_unexpected(exc, progress), file=sys.stderr, flush=True)
+        return 1
+
+
+def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, force: bool, jobs: int) -> int:
     try:
         cfg = load_config(params_file)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    progress.run_name = cfg.run_name
     params_path = resolve(params_file)
     try:
         steps = pipeline.load_pipeline(notebooks_dir, cfg.pipeline)
     except PipelineError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if cfg.input is not None and not matching_files(cfg.input.path):
-        # Checked here so the analyst learns it in a second, not after a kernel has started.
-        print(
-            f"Input file not found: {cfg.input_path}. Check input.path in {display_path(params_path)}.",
-            file=sys.stderr,
-        )
-        return 2
+    if cfg.input is not None:
+        # What the input's header or schema reveals, in a second, not after a kernel has started
+        # (inputcheck imports no pandas, so a no-op rerun stays fast).
+        from rfm_helpers.inputcheck import InputError, precheck_input
+
+        try:
+            precheck_input(cfg.input, display_path(params_path))
+        except InputError as exc:
+            print(exc, file=sys.stderr)
+            return 2
 
     reports_root = reports_dir()
     published = reports_root / cfg.run_name
+    # Checked before any step runs, so that a read-only reports/ is not found after the kernels.
+    unwritable = _first_unwritable(
+        [reports_root, build_dir() / cfg.run_name, cfg.interim_dir, cfg.processed_dir]
+    )
+    if unwritable is not None:
+        print(f"{_cannot_write(*unwritable)} Nothing was run; {progress.report_state()}.", file=sys.stderr)
+        return 2
     _remove_stale_staging(reports_root, cfg.run_name)
     if reports_root.is_dir():
         write_index(reports_root)  # a run killed between publishing and indexing left it stale
@@ -476,21 +623,28 @@ def run(
     print("Publishing HTML reports…", end=" ", flush=True)
     t_publish = time.perf_counter()
     try:
-        _publish(
+        index_path = _publish(
             cfg,
             params_path,
             results,
             started=started,
             input_info=run_state.input_info,
             fingerprint=fingerprint,
+            progress=progress,
         )
     except Exception as exc:
         print("FAILED", flush=True)
-        print(
-            f"\nPublishing failed ({type(exc).__name__}: {exc}); {published} is unchanged.", file=sys.stderr
+        problem = (
+            _cannot_write(reports_root, exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
         )
+        if progress.published:
+            print(
+                f"\nThe reports index could not be updated. {problem} The next run rewrites it.",
+                file=sys.stderr,
+            )
+        else:
+            print(f"\nPublishing failed. {problem} {display_path(published)} is unchanged.", file=sys.stderr)
         return 1
-    index_path = write_index(reports_root)
     print(f"done in {time.perf_counter() - t_publish:.1f} s")
     print(
         f"{executed} of {len(steps)} steps run, {len(steps) - executed} reused, "
@@ -514,8 +668,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="kernels running independent steps side by side (default: $RFM_JOBS or 2)",
     )
     args = parser.parse_args(argv)
+    interrupts.end_startup()  # from here on run() reports Ctrl-C, saying what was left as it was
     return run(args.params, force=args.force, jobs=args.jobs)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is over: a late Ctrl-C must not print a traceback
+    sys.exit(exit_code)

@@ -111,3 +111,81 @@ def segment_crosstab(
     if normalize == "columns":
         return counts.div(counts.sum(axis=0), axis=1)
     return counts / counts.to_numpy().sum()
+
+
+SCORE_LETTERS = ("R", "F", "M")
+"""The three digits of an RFM code, in order."""
+
+
+def code_grid(segment_table: pd.DataFrame, scored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The segment table as one row per RFM code: ``rfm_code``, ``R``, ``F``, ``M`` (scores as
+    integers), ``segment`` (a Categorical in the table's order) and, given the ``scored``
+    customers (with ``rfm_code``), ``customers`` (0 for a code nobody has)."""
+    codes = segment_table["rfm_code"].astype(str).str.strip()
+    grid = pd.DataFrame({"rfm_code": codes.to_numpy()})
+    for position, letter in enumerate(SCORE_LETTERS):
+        grid[letter] = grid["rfm_code"].str[position].astype("int64")
+    grid["segment"] = pd.Categorical(
+        segment_table["segment"].to_numpy(), categories=_order(segment_table["segment"]), ordered=True
+    )
+    if scored is not None:
+        counts = scored["rfm_code"].astype(str).value_counts()
+        grid["customers"] = grid["rfm_code"].map(counts).fillna(0).astype("int64")
+    return grid.sort_values(["M", "R", "F"]).reset_index(drop=True)
+
+
+def _has(count: int) -> str:
+    return "has" if count == 1 else "have"
+
+
+def code_table_quirks(grid: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
+    """Segments whose codes reach both ends of a score (1 and ``n_bins``), measured from
+    :func:`code_grid`: the segment table's surprises, such as a segment of loyal-sounding name
+    that holds F = 1 codes, or a "lost" one that holds F = 5 codes.
+
+    One row per segment and score letter: ``segment``, ``score`` (R, F or M), ``codes`` (of
+    the segment), ``lowest`` / ``highest`` (its codes with that score at 1 / at ``n_bins``,
+    comma-separated), ``customers_lowest`` / ``customers_highest`` when ``grid`` has
+    ``customers``, and ``note``, a sentence with these numbers.
+    """
+    rows = []
+    for segment, codes in grid.groupby("segment", observed=True, sort=True):
+        for letter in SCORE_LETTERS:
+            codes = codes.sort_values("rfm_code")
+            low, high = codes[codes[letter] == 1], codes[codes[letter] == n_bins]
+            if low.empty or high.empty:
+                continue
+            row = {
+                "segment": segment,
+                "score": letter,
+                "codes": len(codes),
+                "lowest": ", ".join(low["rfm_code"]),
+                "highest": ", ".join(high["rfm_code"]),
+            }
+            note = (
+                f"{segment} mixes {letter} = 1 and {letter} = {n_bins}: {len(low)} of its {len(codes)} "
+                f"codes {_has(len(low))} {letter} = 1 ({row['lowest']}), {len(high)} {_has(len(high))} "
+                f"{letter} = {n_bins} ({row['highest']})"
+            )
+            if "customers" in codes:
+                row["customers_lowest"] = int(low["customers"].sum())
+                row["customers_highest"] = int(high["customers"].sum())
+                note += (
+                    f"; {row['customers_lowest']:,} customers are in the {letter} = 1 codes, "
+                    f"{row['customers_highest']:,} in the {letter} = {n_bins} codes"
+                )
+            rows.append(row | {"note": note + "."})
+    columns = [
+        "segment",
+        "score",
+        "codes",
+        "lowest",
+        "highest",
+        "customers_lowest",
+        "customers_highest",
+        "note",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    if "customers" not in grid:
+        out = out.drop(columns=["customers_lowest", "customers_highest"])
+    return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from rfm_helpers.config import CANONICAL_COLUMNS, CleaningConfig, EngineConfig, InputConfig, RFMConfig
+from rfm_helpers.eda import type_label
 from rfm_helpers.outofcore import (
     DuckDBEngine,
     customer_table,
@@ -154,7 +155,9 @@ def column_profile(input_cfg: InputConfig, engine_cfg: EngineConfig | None = Non
     table = table.set_index("column_name").loc[columns]
     rows = table["row_count"].astype("int64")
     filled = table["filled"].astype("int64")
-    types = ["str" if c in _TEXT else str(date_type) if c == "invoice_date" else "float64" for c in columns]
+    types = [
+        type_label("str" if c in _TEXT else date_type if c == "invoice_date" else "float64") for c in columns
+    ]
     return pd.DataFrame(
         {
             "column": columns,

@@ -160,14 +160,15 @@ def _explain(exc: Exception, path: Path, where: str) -> str:
 
 
 def connect_duckdb(path: str | Path) -> Engine:
-    """Open a DuckDB database file read-only."""
+    """Open a DuckDB database file read-only (whoever created it: nothing here writes)."""
     import duckdb
 
     path = resolve(path)
     if not path.is_file():
         raise SqlError(
-            f"DuckDB file not found: {path}. Build it with `python -m rfm_helpers.synthetic_accounts "
-            f"--duckdb {path}` or set accounts.synthetic_accounts so the report builds it."
+            f"DuckDB file not found: {path}. Check accounts.duckdb_path, or use accounts.engine: "
+            "synthetic for generated demo data (`python -m rfm_helpers.synthetic_accounts --duckdb "
+            "PATH` writes such a file)."
         )
     try:
         return Engine("duckdb", duckdb.connect(str(path), read_only=True), f"DuckDB file {path}")
@@ -216,7 +217,15 @@ def postgres_url(source: AccountsSource) -> str:
 
 
 def connect(source: AccountsSource) -> Engine:
-    """Open the database of an ``accounts:`` params section."""
+    """Open the database of an ``accounts:`` params section, read-only.
+
+    ``synthetic`` builds (or rebuilds) the tool's own generated file first; a ``duckdb`` file is
+    the user's and is only opened read-only, never built or replaced.
+    """
     if source.engine == "postgres":
         return connect_postgres(postgres_url(source))
-    return connect_duckdb(ensure_database(source))
+    if source.engine == "synthetic":
+        return connect_duckdb(ensure_database(source))
+    if source.database_path is None:  # validated params always have it; an unvalidated copy may not
+        raise SqlError("accounts.engine is duckdb but accounts.duckdb_path is not set: give your DuckDB file")
+    return connect_duckdb(source.database_path)

@@ -174,6 +174,15 @@ def failing(baseline: Baseline, tmp_path: Path) -> Callable[..., Outcome]:
     return run_case
 
 
+def before_kernels(outcome: Outcome) -> str:
+    """The message of an input error that the header or schema reveals: the runner's precheck
+    reports it with exit code 2 before any step (kernel) starts."""
+    assert outcome.exit_code == 2, outcome.message
+    assert "running" not in outcome.out and "Notebook" not in outcome.err, outcome.message
+    assert "Traceback" not in outcome.message, outcome.message
+    return outcome.err
+
+
 def in_notebook(outcome: Outcome, notebook: str, error: str) -> str:
     """The exception message of a failed notebook, after checking the runner named the step."""
     assert outcome.exit_code == 1, outcome.message

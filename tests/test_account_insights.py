@@ -19,7 +19,7 @@ FEATURES = ["recency", "frequency_broadcast", "monetary"]
 def playbook() -> pd.DataFrame:
     return reference.load_group_playbook(
         PROJECT_ROOT / "data" / "reference" / "cluster_playbook.csv",
-        ["Top Performers", "Dormant or Low-Value Users"],
+        ["Top Performers", "Dormant"],
         key="cluster",
     )
 
@@ -30,7 +30,7 @@ def profile() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "cluster": [1, 2],
-            "cluster_name": ["Top Performers", "Dormant or Low-Value Users (old, rare, low-spend)"],
+            "cluster_name": ["Top Performers", "Dormant (low-spend)"],
             "customers": [1, 4],
             "customer_share": [0.2, 0.8],
             "recency_median": [2.0, 150.0],
@@ -58,8 +58,9 @@ def table() -> pd.DataFrame:
 
 
 def test_base_name_drops_descriptor_and_rank() -> None:
-    assert base_name("Dormant or Low-Value Users (old, rare, low-spend)") == "Dormant or Low-Value Users"
-    assert base_name("Top Performers #2") == "Top Performers"
+    assert base_name("Dormant (low-spend)") == "Dormant"
+    assert base_name("High-Value (recent) #2") == "High-Value"
+    assert base_name("Low-Value #1") == "Low-Value"
     assert base_name("Top Performers") == "Top Performers"
 
 
@@ -90,7 +91,7 @@ def test_account_export_orders_by_cluster_then_revenue(table: pd.DataFrame, play
         {
             "customer_id": ["e", "d", "c", "b", "a"],
             "cluster": [2, 2, 2, 2, 1],
-            "cluster_name": ["Dormant or Low-Value Users"] * 4 + ["Top Performers"],
+            "cluster_name": ["Dormant (low-spend)"] * 4 + ["Top Performers"],
         }
     )
     channels = pd.Series(["wa", "sms", "email", "sms+email", "wa"])
@@ -105,9 +106,7 @@ def test_headline_follows_playbook_priority(profile: pd.DataFrame, playbook: pd.
     text = narrative.cluster_headline(profile, playbook, currency="IDR")
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert lines[0].startswith("- **Retain: Top Performers** — 1 accounts (20%) bring 99% of revenue")
-    assert lines[1].startswith(
-        "- **Win back: Dormant or Low-Value Users (old, rare, low-spend)** — 4 accounts"
-    )
+    assert lines[1].startswith("- **Win back: Dormant (low-spend)** — 4 accounts")
 
 
 def test_method_comparison_sentence_counts_what_the_document_loses() -> None:
@@ -131,3 +130,30 @@ def test_method_comparison_sentence_counts_what_the_document_loses() -> None:
 def test_readable_mix_names_channels() -> None:
     mix = pd.DataFrame({"share_wa": [0.5], "share_call": [0.5], "accounts": [3]}, index=["Top"])
     assert accounts.readable_mix(mix).columns.tolist() == ["WhatsApp", "Calls"]
+
+
+def test_account_export_never_wins_back_an_account_active_in_the_window(
+    table: pd.DataFrame, playbook: pd.DataFrame
+) -> None:
+    clusters = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "cluster": [1, 2, 2, 2, 2],
+            "cluster_name": ["Top Performers"] + ["Dormant (low-spend)"] * 4,
+        }
+    )
+    active = table.assign(recency=[2, 100, 12, 160, 30])
+    out = insights.account_export(active, clusters, pd.Series(["wa"] * 5), playbook, recent_days=30)
+    rows = out.set_index("application")
+    assert rows["recommended_action"].to_dict() == {
+        "a": "Retain",
+        "b": "Win back",
+        "c": "Activate",
+        "d": "Win back",
+        "e": "Activate",
+    }
+    assert rows.loc["c", "action_reason"] == (
+        "ran a campaign 12 days ago (within 30 days): too recent for a win-back; activate instead "
+        "(cluster Dormant (low-spend))"
+    )
+    assert rows.loc["b", "goal"] == "Win back"  # the cluster's goal is kept beside the action

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 from rfm_helpers import sqlengine
-from rfm_helpers.accounts import channel_mix, document_losses, extract_accounts, load_prices
+from rfm_helpers.accounts import channel_mix, compare_methods, document_losses, extract_accounts, load_prices
 from rfm_helpers.config import AccountsSource
+from rfm_helpers.domain import DomainError
 from rfm_helpers.paths import PROJECT_ROOT
 from rfm_helpers.synthetic_accounts import TABLE_COLUMNS, write_duckdb
 
@@ -91,7 +92,7 @@ def platform(test_list: list[str | None]) -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def source(tmp_path) -> AccountsSource:
     path = write_duckdb(platform(["test_acct"]), tmp_path / "tiny.duckdb")
-    return AccountsSource(duckdb_path=path, synthetic_accounts=None)
+    return AccountsSource(engine="duckdb", duckdb_path=path)
 
 
 def by_app(extraction) -> pd.DataFrame:
@@ -178,7 +179,7 @@ def test_channels_parameter_limits_recency_and_frequency(source):
 
 def test_null_in_test_list_does_not_wipe_the_corrected_result(tmp_path):
     path = write_duckdb(platform(["test_acct", None]), tmp_path / "null.duckdb")
-    corrected = AccountsSource(duckdb_path=path, synthetic_accounts=None)
+    corrected = AccountsSource(engine="duckdb", duckdb_path=path)
     assert len(extract_accounts(corrected).accounts) == 3
     # The document's NOT IN returns nothing at all.
     with pytest.raises(sqlengine.EmptyResultError, match="document_charged.sql"):
@@ -244,3 +245,76 @@ def test_shipped_price_list_has_the_documents_prices():
     }
     assert prices["charged"].to_dict()[("wa", "service")] is False
     assert prices["charged"].to_dict()[("sms", "sms")] is True
+
+
+# --- domain checks of the published account table (rfm_helpers.domain) ----------------------
+
+
+def test_negative_message_counts_are_refused_naming_the_account_and_value(tmp_path):
+    tables = platform(["test_acct"])
+    sms = tables["mart.sms_blast_transaction_aggregate"]
+    sms.loc[sms["transaction_date"] == dt.date(2024, 11, 30), "total_sms"] = -5  # a "correction" row
+    path = write_duckdb(tables, tmp_path / "negative.duckdb")
+    with pytest.raises(DomainError) as raised:
+        extract_accounts(AccountsSource(engine="duckdb", duckdb_path=path))
+    message = str(raised.value)
+    # sms_only: -5 SMS in the window (the 7 of 2024-12-01 are outside it), at 600 each.
+    assert "frequency_charged must be ≥ 0 messages, but 1 of 3 accounts are below" in message
+    assert "(e.g. account 'sms_only': -5, the lowest)" in message
+    assert (
+        "monetary must be ≥ 0, but 1 of 3 accounts are below (e.g. account 'sms_only': -3,000, the lowest). "
+        "Same cause as for frequency_charged." in message
+    )
+    assert f"mart.*_blast_transaction_aggregate) in DuckDB file {path}" in message
+
+
+def with_december_campaign(tmp_path) -> AccountsSource:
+    """The tiny platform plus a finished WhatsApp campaign of wa_acct on 2024-12-20 10:00 local."""
+    tables = platform(["test_acct"])
+    december = broadcasts(
+        [("w5", "wa_acct", "finish", "2024-12-20 03:00:00")], wabanumber="62811", category="marketing"
+    )
+    tables["raw.whatsappbroadcasts"] = pd.concat(
+        [tables["raw.whatsappbroadcasts"], december[list(TABLE_COLUMNS["raw.whatsappbroadcasts"])]]
+    )
+    path = write_duckdb(tables, tmp_path / "december.duckdb")
+    return AccountsSource(
+        engine="duckdb", duckdb_path=path, method="document", charged_wa_categories=["marketing", "utility"]
+    )
+
+
+def test_document_recency_after_as_of_is_refused_and_says_which_as_of(tmp_path):
+    document = with_december_campaign(tmp_path).model_copy(update={"as_of": dt.date(2024, 12, 16)})
+    with pytest.raises(DomainError) as raised:
+        extract_accounts(document)
+    message = str(raised.value)
+    # 2024-12-16 00:00 − 2024-12-20 10:00 = −4 days 14 h, which the document's .dt.days floors to −5.
+    assert "recency must be ≥ 0 days, but 2 of 2 accounts are below" in message
+    assert "(e.g. account 'wa_acct / PT Satu': -5, the lowest)" in message
+    assert "accounts.as_of (2024-12-16)" in message and "set accounts.as_of to 2025-01-01 or later" in message
+
+
+def test_document_recency_from_the_day_after_its_year(tmp_path):
+    document = with_december_campaign(tmp_path).model_copy(update={"as_of": dt.date(2025, 1, 1)})
+    # 2025-01-01 00:00 − 2024-12-20 10:00 = 11 days 14 h → 11.
+    assert extract_accounts(document).accounts["recency"].tolist() == [11, 11]
+
+
+def test_method_comparison_uses_the_unchecked_other_extraction(tmp_path):
+    corrected = with_december_campaign(tmp_path).model_copy(
+        update={"method": "corrected", "as_of": dt.date(2024, 12, 1)}
+    )
+    run = extract_accounts(corrected)  # the December campaign is outside the corrected window
+    # The document's extraction with this as_of has recency −20 for wa_acct: it is only used to
+    # tell which accounts the document keeps, so it must not stop the run.
+    losses = compare_methods(corrected, run)
+    assert losses.loc["all", "lost"] == 2 and losses.loc["all", "accounts"] == 3
+
+
+def test_channel_mix_of_a_group_without_revenue_is_all_zero(source):
+    accounts = extract_accounts(source).accounts
+    accounts["group"] = ["g1", "g2", "g2"]
+    accounts.loc[accounts["group"] == "g2", [f"revenue_{ch}" for ch in ("wa", "sms", "email")]] = 0
+    mix = channel_mix(accounts, by="group", measure="revenue")
+    assert mix.loc["g2", ["share_wa", "share_sms", "share_email"]].tolist() == [0.0, 0.0, 0.0]
+    assert mix.loc["g1", "share_sms"] == 1.0  # sms_only: 3 SMS in the window

@@ -18,6 +18,7 @@ from bad_input_support import (
     TRANSACTIONS_SHEET,
     Baseline,
     Outcome,
+    before_kernels,
     in_notebook,
     page_text,
     run_runner,
@@ -63,7 +64,7 @@ def test_missing_input_file(failing: Callable[..., Outcome], tmp_path: Path) -> 
 def test_unsupported_extension(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = tmp_path / "orders.json"
     source.write_text(transactions().to_json(orient="records", date_format="iso"), encoding="utf-8")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source}: cannot tell the file format from the extension '.json'" in message
     assert ".parquet" in message and ".csv" in message and ".xlsx" in message
     assert "set the input.format parameter" in message
@@ -73,47 +74,47 @@ def test_corrupt_parquet(failing: Callable[..., Outcome], tmp_path: Path) -> Non
     source = tmp_path / "orders.parquet"
     transactions().to_parquet(source, index=False)
     source.write_bytes(source.read_bytes()[:200])  # truncated in transfer
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} is not a readable parquet file" in message and "Re-export the file" in message
 
 
 def test_corrupt_workbook(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = tmp_path / "orders.xlsx"
     source.write_bytes(b"PK\x03\x04 this is not really a zip archive")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} is not a readable xlsx workbook" in message and "Re-save it from Excel" in message
 
 
 def test_workbook_without_transactions_sheet(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     shipped = pd.read_csv(SHIPPED_SEGMENTS, dtype=str)
     source = write_workbook(tmp_path / "orders.xlsx", {"Segmentation": segment_sheet(shipped)})
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} has no transactions sheet (sheets: ['Segmentation']). Set input.sheet." in message
 
 
 def test_workbook_sheet_named_in_params_is_missing(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = write_workbook(tmp_path / "orders.xlsx", {"Orders 2011": transactions()})
-    message = in_notebook(failing(source, input={"sheet": "Transactions"}), "01_cleaning", "InputError")
+    message = before_kernels(failing(source, input={"sheet": "Transactions"}))
     assert f"{source} has no sheet 'Transactions'. Its sheets are ['Orders 2011']; set input.sheet" in message
 
 
 def test_empty_file(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = tmp_path / "orders.csv"
     source.write_bytes(b"")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} is empty. Check input.path." in message
 
 
 def test_header_only(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = write_csv(transactions().head(0), tmp_path / "orders.csv")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} has no data rows. Check input.path" in message
 
 
 def test_latin1_csv_read_as_utf8(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     frame = transactions().assign(Description="CAFÉ AU LAIT BOWL")
     source = write_csv(frame, tmp_path / "orders.csv", encoding="latin-1")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source} is not valid utf-8 text" in message and "Set input.csv_encoding: latin-1" in message
 
 
@@ -122,7 +123,7 @@ def test_latin1_csv_read_as_utf8(failing: Callable[..., Outcome], tmp_path: Path
 
 def test_missing_required_column(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = write_csv(transactions().drop(columns="CustomerID"), tmp_path / "orders.csv")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert f"{source}: column(s) 'CustomerID' not found (mapped to customer_id)" in message
     assert "Available columns: ['InvoiceNo'," in message
     assert "Set input.columns.<name> in the params file" in message
@@ -135,7 +136,7 @@ def test_renamed_columns_without_mapping_suggest_the_mapping(
         columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
     )
     source = write_csv(renamed, tmp_path / "online_retail_ii.csv")
-    message = in_notebook(failing(source), "01_cleaning", "InputError")
+    message = before_kernels(failing(source))
     assert "column(s) 'InvoiceNo', 'UnitPrice', 'CustomerID' not found" in message
     assert (
         "Suggestion: looks like Online Retail II: set input.columns.invoice_id: Invoice, "

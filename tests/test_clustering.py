@@ -1,4 +1,7 @@
-"""prepare_features, elbow_table, fit_clusters, name_clusters, cluster_profile."""
+"""prepare_features, elbow_table, fit_clusters, name_clusters / name_claims, cluster_profile.
+
+The naming fixtures reproduce the cluster medians of the real runs (issue 10): the expected
+names are worked out by hand from the rules in :func:`name_clusters`, never by calling it."""
 
 from __future__ import annotations
 
@@ -6,13 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rfm_helpers import clustering
 from rfm_helpers.clustering import (
-    DEFAULT_VOCABULARY,
+    VOCABULARY,
+    base_name,
+    cluster_medians,
     cluster_profile,
     elbow_table,
     fit_clusters,
+    name_claims,
     name_clusters,
+    naming_table,
     prepare_features,
+    tier_size,
+    tiers,
 )
 
 FEATURES = ["recency", "frequency", "monetary"]
@@ -70,9 +80,12 @@ def test_three_blobs_are_recovered_in_value_order(blobs):
         centroids[0, 0] == centroids[:, 0].min()
         and centroids[0, 1:].tolist() == centroids[:, 1:].max(0).tolist()
     )
-    names = name_clusters(pd.DataFrame(centroids, columns=FEATURES))
-    # k = 3 on 4 words: ranks 0, 1, 2 → positions round(0), round(1.5) = 2, round(3)
-    assert names == ["Top Performers", "Moderately Engaged Users", "Dormant or Low-Value Users"]
+    names = name_clusters(blobs, labels, FEATURES, recent_days=30)
+    # k = 3: one cluster per tier. Median recency of all 120 lies between the best blob (≤ 8)
+    # and the middle one (≥ 57). Best: highest spend and frequency, recent → Top Performers;
+    # worst: least recent, above that median and 30 days, lowest spend → Dormant (low-spend);
+    # middle: middle spend, middle recency → Mid-Value.
+    assert names == ["Top Performers", "Mid-Value", "Dormant (low-spend)"]
 
 
 def test_fit_is_deterministic_and_stable_under_shuffling(blobs):
@@ -122,51 +135,190 @@ def test_elbow_stops_at_the_number_of_customers():
     assert elbow_table(X, 10, 42, 1, 100)["k"].tolist() == [1, 2, 3]
 
 
-def test_name_clusters_follows_value_not_row_order():
-    # rows deliberately not in value order; value = mean(−recency, frequency, monetary)
-    centroids = pd.DataFrame(
-        {
-            "recency": [1.0, -1.0, 0.2, -0.5],
-            "frequency": [-1.0, 1.5, 0.5, -0.2],
-            "monetary": [-1.0, 1.5, 0.8, -0.3],
-        }
-    )
-    # values: −1.0, 1.33, 0.37, 0.0 → ranks 3, 0, 1, 2
-    names = name_clusters(centroids)
-    assert names == [
-        DEFAULT_VOCABULARY[3],
-        DEFAULT_VOCABULARY[0],
-        DEFAULT_VOCABULARY[1],
-        DEFAULT_VOCABULARY[2],
+def clusters_of(medians: dict[str, list[float]], sizes: list[int]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows whose cluster medians are exactly ``medians`` (every row of a cluster alike)."""
+    labels = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    frame = pd.DataFrame({f: np.repeat(values, sizes) for f, values in medians.items()})
+    return frame, labels
+
+
+ACCOUNT_FEATURES = ["recency", "frequency_broadcast", "frequency_charged", "monetary"]
+OMNICHANNEL_K4 = {
+    # the omnichannel report, k = 4: cluster 4 is the 62 call-only accounts (no revenue, last
+    # campaign 21 days ago), cluster 3 the most lapsed (86 days)
+    "recency": [2.0, 7.0, 86.0, 21.0],
+    "frequency_broadcast": [105.0, 25.0, 6.0, 13.0],
+    "frequency_charged": [46_829.0, 5_886.5, 1_509.0, 0.0],
+    "monetary": [26_412_037.0, 2_913_386.5, 656_647.0, 0.0],
+}
+DEFAULT_K6 = {
+    # the default report, k = 6 (cluster medians of the run)
+    "recency": [5.0, 31.0, 9.0, 93.0, 36.0, 241.0],
+    "frequency": [15.0, 6.0, 4.0, 2.0, 1.0, 1.0],
+    "monetary": [5655.03, 2356.42, 973.265, 839.09, 289.99, 226.12],
+}
+
+
+def test_tier_size():
+    assert [tier_size(k) for k in range(2, 11)] == [1, 1, 2, 2, 2, 3, 3, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([5, 3, 1], ["top", "mid", "bottom"]),
+        # k = 4: two per tier
+        ([40, 30, 20, 10], ["top", "top", "bottom", "bottom"]),
+        # ties share a tier and never straddle: the three 1s are all bottom, 5 alone is top
+        ([5, 1, 1, 1], ["top", "bottom", "bottom", "bottom"]),
+        ([5, 5, 5, 1], ["top", "top", "top", "bottom"]),
+        # 3 ranks 2nd from either end (t = 2): top wins, the strict order still holds
+        ([5, 3, 3, 1], ["top", "top", "top", "bottom"]),
+        # all equal: no tier says anything
+        ([2, 2, 2], ["mid", "mid", "mid"]),
+    ],
+)
+def test_tiers(values, expected):
+    assert tiers(pd.Series(values, dtype="float64")).tolist() == expected
+
+
+def test_tiers_lower_is_better():
+    assert tiers(pd.Series([2.0, 86.0, 21.0, 7.0]), higher_is_better=False).tolist() == [
+        "top",
+        "bottom",
+        "bottom",
+        "top",
     ]
 
 
-def test_names_are_unique_for_any_k(blobs):
+def test_call_only_recent_zero_revenue_cluster_is_not_dormant():
+    """Issue 10: the 62 call-only accounts (21 days, no revenue) were "Dormant or Low-Value
+    Users", told they had likely churned, while the 86-day cluster was "Moderately Engaged"."""
+    df, labels = clusters_of(OMNICHANNEL_K4, [5, 5, 4, 2])
+    # median recency of all 16 rows: 8th and 9th of 2×5, 7×5, 21×2, 86×4 = 7 and 7 → 7
+    assert df["recency"].median() == 7
+    names = name_clusters(df, labels, ACCOUNT_FEATURES, recent_days=30)
+    # t = 2. Cluster 1: highest revenue, campaigns and charged messages, recent (2 ≤ 7).
+    # Cluster 2: top revenue tier, recency 7 in the top tier and ≤ 7 → High-Value (recent).
+    # Cluster 3: least recent (86 > 7 and > 30), revenue in the bottom tier → Dormant (low-spend).
+    # Cluster 4: bottom revenue tier; 21 days is in the bottom recency tier and above 7, but
+    # within the 30-day window → no "(lapsed)".
+    assert names == ["Top Performers", "High-Value (recent)", "Dormant (low-spend)", "Low-Value"]
+    # Without a recency window, 21 days against a median of 7 is lapsed (still not Dormant).
+    assert name_clusters(df, labels, ACCOUNT_FEATURES)[3] == "Low-Value (lapsed)"
+
+
+def test_old_names_are_caught_by_their_claims():
+    """The names the issue complains about, checked against the same medians."""
+    df, labels = clusters_of(OMNICHANNEL_K4, [5, 5, 4, 2])
+    medians = cluster_medians(df, labels, ACCOUNT_FEATURES)
+    wrong = ["Top Performers", "High-Value", "Low-Value", "Dormant"]
+    claims = name_claims(wrong, medians, recency_reference=7.0, recent_days=30)
+    failed = claims.loc[~claims["holds"], ["cluster", "claim"]]
+    # Dormant at 21 days is not the least recent cluster (86 is); Low-Value at 656,647 is not
+    # below the Dormant cluster's 0; Dormant's 21 days is within the 30-day window
+    assert set(failed["cluster"]) == {3, 4}
+    assert "least recent cluster (median 21 days)" in failed["claim"].tolist()
+    assert "median monetary 656,647 < 0 (others)" in failed["claim"].tolist()
+    assert claims.loc[claims["cluster"].isin([1, 2]), "holds"].all()
+
+
+def test_value_words_follow_measured_spend_not_the_value_score():
+    """Issue 10 at k = 6: a lapsed big spender was named below a recent smaller spender."""
+    df, labels = clusters_of(DEFAULT_K6, [3] * 6)
+    # median recency of all 18 rows: 9th and 10th of 5, 9, 31, 36, 93, 241 (×3) = 31, 36 → 33.5
+    assert df["recency"].median() == 33.5
+    names = name_clusters(df, labels, FEATURES, recent_days=30)
+    # t = 2. Spend ranks 1..6 in cluster order: top {1, 2}, mid {3, 4}, bottom {5, 6}.
+    # Recency ranks: 5 (1), 9 (3), 31 (2), 36 (5), 93 (4), 241 (6): top {1, 3}, bottom {4, 6}.
+    assert names == [
+        "Top Performers",
+        "High-Value",  # recency rank 3 of 6: no qualifier
+        "Mid-Value (recent)",  # 9 days ≤ 33.5
+        "Mid-Value (lapsed)",  # 93 days > 33.5 and > 30, but the least recent is 241
+        "Low-Value",
+        "Dormant (low-spend)",
+    ]
+    spend = dict(zip(names, DEFAULT_K6["monetary"], strict=True))
+    assert min(spend["Top Performers"], spend["High-Value"]) > max(
+        v for n, v in spend.items() if base_name(n) not in ("Top Performers", "High-Value")
+    )
+
+
+def test_shared_names_are_numbered_by_spend():
+    medians = {
+        "recency": [10.0, 12.0, 50.0, 20.0, 300.0],
+        "frequency": [2.0, 9.0, 3.0, 1.0, 1.0],
+        "monetary": [100.0, 90.0, 50.0, 10.0, 5.0],
+    }
+    df, labels = clusters_of(medians, [1] * 5)  # median recency of all: 20
+    names = name_clusters(df, labels, FEATURES, recent_days=30)
+    # Cluster 1 spends most but is not the most frequent: no Top Performers. Clusters 1 and 2
+    # are both top spenders and recent (10, 12 ≤ 20): numbered by spend, 100 before 90.
+    assert names == [
+        "High-Value (recent) #1",
+        "High-Value (recent) #2",
+        "Mid-Value (lapsed)",  # 50 > 20 and > 30, in the bottom recency tier
+        "Low-Value",
+        "Dormant (low-spend)",
+    ]
+
+
+def test_a_least_recent_cluster_inside_the_window_is_not_dormant():
+    df, labels = clusters_of(
+        {"recency": [5.0, 20.0], "frequency": [3.0, 1.0], "monetary": [100.0, 0.0]}, [1, 1]
+    )
+    assert name_clusters(df, labels, FEATURES, recent_days=30) == ["Top Performers", "Low-Value"]
+    # outside a 14-day window, and above the median of all (12.5), it is
+    assert name_clusters(df, labels, FEATURES, recent_days=14) == ["Top Performers", "Dormant (low-spend)"]
+
+
+def test_names_do_not_depend_on_row_order():
+    df, labels = clusters_of(DEFAULT_K6, [3] * 6)
+    order = np.random.default_rng(5).permutation(len(df))
+    shuffled = df.iloc[order].reset_index(drop=True)
+    assert name_clusters(shuffled, labels[order], FEATURES, 30) == name_clusters(df, labels, FEATURES, 30)
+
+
+def test_a_name_whose_claims_fail_is_never_shown(monkeypatch):
+    df, labels = clusters_of(OMNICHANNEL_K4, [5, 5, 4, 2])
+    wrong = ["Top Performers", "High-Value (recent)", "Low-Value", "Dormant"]
+    monkeypatch.setattr(clustering, "_candidate_names", lambda *_: list(wrong))
+    names = name_clusters(df, labels, ACCOUNT_FEATURES, recent_days=30)
+    assert names == ["Top Performers", "High-Value (recent)", "Cluster #3", "Cluster #4"]
+    assert base_name(names[2]) == "Cluster" and "Cluster" in VOCABULARY
+
+
+def test_single_cluster():
+    df, labels = clusters_of({"recency": [3.0], "frequency": [1.0], "monetary": [5.0]}, [4])
+    assert name_clusters(df, labels, FEATURES) == ["All customers"]
+
+
+def test_names_are_unique_short_and_true_for_any_k(blobs):
     X, _ = prepare_features(blobs, FEATURES, log_transform=True)
-    assert name_clusters(pd.DataFrame([[0.0, 0.0, 0.0]], columns=FEATURES)) == ["All customers"]
-    for k in range(2, 9):
-        _, centroids = fit_clusters(X, k, 42, 10, FEATURES)
-        names = name_clusters(pd.DataFrame(centroids, columns=FEATURES))
+    for k in range(2, 11):
+        labels, _ = fit_clusters(X, k, 42, 10, FEATURES)
+        names = name_clusters(blobs, labels, FEATURES, recent_days=30)
         assert len(set(names)) == k
-        assert names[0].startswith("Top Performers") and names[-1].startswith("Dormant or Low-Value Users")
+        assert max(map(len, names)) <= clustering.MAX_NAME_LENGTH
+        assert {base_name(n) for n in names} <= set(VOCABULARY) - {"Cluster"}
+        claims = name_claims(names, cluster_medians(blobs, labels, FEATURES), blobs["recency"].median(), 30)
+        assert claims["holds"].all(), claims[~claims["holds"]]
 
 
-def test_descriptors_disambiguate_shared_words():
-    # k = 5: ranks 0..4 → positions round(0, .75, 1.5, 2.25, 3) = 0, 1, 2, 2, 3
-    centroids = pd.DataFrame(
-        {
-            "recency": [-2.0, -1.0, 0.5, -0.5, 2.0],
-            "frequency_broadcast": [2.0, 1.0, 0.5, -0.5, -2.0],
-            "frequency_charged": [2.0, 1.0, 0.3, -0.5, -2.0],
-            "monetary": [2.0, 1.0, 0.3, -0.4, -2.0],
-        }
-    )
-    names = name_clusters(centroids)
-    assert names[2] == "Moderately Engaged Users (lapsed, frequent broadcast, frequent charged, high-spend)"
-    assert (
-        names[3] == "Moderately Engaged Users (recent, infrequent broadcast, infrequent charged, low-spend)"
-    )
-    assert names[0] == "Top Performers" and names[4] == "Dormant or Low-Value Users"
+def test_naming_table_ranks_and_claims():
+    df, labels = clusters_of(OMNICHANNEL_K4, [5, 5, 4, 2])
+    names = name_clusters(df, labels, ACCOUNT_FEATURES, recent_days=30)
+    table = naming_table(df, labels, ACCOUNT_FEATURES, names, recent_days=30)
+    # recency ranks, lowest first: 2 (1), 7 (2), 86 (4), 21 (3); revenue: 26.4M, 2.9M, 657k, 0
+    assert table["recency rank"].tolist() == ["1 of 4", "2 of 4", "4 of 4", "3 of 4"]
+    assert table["monetary rank"].tolist() == ["1 of 4", "2 of 4", "3 of 4", "4 of 4"]
+    assert table["frequency_charged rank"].tolist() == ["1 of 4", "2 of 4", "3 of 4", "4 of 4"]
+    assert table["claims hold"].all()
+    assert "least recent cluster (median 86 days)" in table.loc[2, "the name claims"]
+    # Low-Value is compared with the clusters without a low mark: "Dormant (low-spend)" has one,
+    # so the lowest of the others is cluster 2's 2,913,386.5
+    assert "median monetary 0 < 2,913,386 (others)" in table.loc[3, "the name claims"]
 
 
 def test_omnichannel_features():
@@ -181,9 +333,11 @@ def test_omnichannel_features():
     )
     features = list(accounts.columns)
     X, _ = prepare_features(accounts, features, log_transform=True)
-    labels, centroids = fit_clusters(X, 4, 42, 10, features)
-    names = name_clusters(pd.DataFrame(centroids, columns=features))
-    assert names == list(DEFAULT_VOCABULARY)
+    labels, _ = fit_clusters(X, 4, 42, 10, features)
+    names = name_clusters(accounts, labels, features, recent_days=30)
+    assert len(set(names)) == 4 and {base_name(n) for n in names} <= set(VOCABULARY)
+    medians = cluster_medians(accounts, labels, features)
+    assert name_claims(names, medians, accounts["recency"].median(), 30)["holds"].all()
     profile = cluster_profile(accounts, labels, features, names)
     assert profile["customers"].sum() == 60
     assert "frequency_charged_median" in profile.columns

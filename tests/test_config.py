@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rfm_helpers.config import ColumnMap, ConfigError, RFMConfig, RunConfig, load_config
+from rfm_helpers.config import ColumnMap, ConfigError, InputConfig, RFMConfig, RunConfig, load_config
 from rfm_helpers.paths import PROJECT_ROOT
 
 PARAMS_FILES = sorted((PROJECT_ROOT / "params").glob("*.yaml"))
@@ -75,12 +75,22 @@ def test_seed_superstore_values():
 # --- defaults and parsing --------------------------------------------------------------
 
 
-def test_empty_file_gives_the_defaults(tmp_path):
-    cfg = load_config(write_params(tmp_path, ""))
+def test_defaults(tmp_path):
+    cfg = load_config(write_params(tmp_path, "run_name: online_retail\n"))
     assert cfg == RunConfig()
     assert cfg.rfm.snapshot_date is None
     assert cfg.rfm.n_bins == 5
     assert cfg.clustering.k == 4
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# my shop, to do\n"])
+def test_empty_file_is_an_error_not_the_defaults(tmp_path, text):
+    """An empty file would silently run the shipped data into reports/online_retail."""
+    message = load_error(tmp_path, text)
+    assert message == (
+        f"Params file {tmp_path / 'params.yaml'} is empty: copy params/default.yaml, set run_name and "
+        "input.path in the copy and pass that file (or pass PARAMS=params/default.yaml to run the defaults)"
+    )
 
 
 @pytest.mark.parametrize("value", ["2011-12-10", '"2011-12-10"'])
@@ -190,6 +200,22 @@ def test_safe_run_name_is_accepted():
     assert RunConfig(run_name="sample_2-b").run_name == "sample_2-b"
 
 
+def test_run_name_of_100_characters_is_accepted():
+    assert RunConfig(run_name="r" * 100).run_name == "r" * 100
+
+
+def test_long_run_name_is_rejected_before_anything_runs(tmp_path):
+    message = load_error(tmp_path, f"run_name: {'q4_' * 80}\n")
+    assert "run_name: Value error, run_name is too long (240 characters): use at most 100" in message
+    assert "names folders such as reports/<run_name>/" in message
+    assert message.endswith(f"(got {repr('q4_' * 80)[:60]}…, 240 characters)")  # not all 240 echoed
+
+
+def test_run_name_length_counts_utf8_bytes(tmp_path):
+    message = load_error(tmp_path, f"run_name: {'é' * 60}\n")  # 60 letters, 2 bytes each
+    assert "run_name is too long (60 characters, 120 bytes in UTF-8): use at most 100" in message
+
+
 # --- unreadable files ------------------------------------------------------------------
 
 
@@ -203,6 +229,31 @@ def test_missing_params_file_names_the_file(tmp_path):
 def test_invalid_yaml_names_the_file(tmp_path):
     message = load_error(tmp_path, "rfm: [unclosed\n  k: 1\n")
     assert "is not valid YAML" in message
+
+
+def test_params_file_that_is_not_utf8_names_the_byte_and_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("run_name: shop\ndescription: Caf\u00e9 orders\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    # "run_name: shop\n" is 15 bytes, "description: Caf" 16 more: the é (0xe9) is byte 31, line 2.
+    assert str(info.value) == (
+        f"Params file {path} is not UTF-8 text: byte 0xe9 at byte offset 31 (line 2) cannot be read. "
+        "Open it in your editor and save it as UTF-8."
+    )
+
+
+def test_params_file_saved_as_utf16_says_so(tmp_path):
+    path = tmp_path / "notepad.yaml"
+    path.write_bytes("run_name: shop\n".encode("utf-16"))  # with its byte order mark
+    with pytest.raises(ConfigError, match="is UTF-16 text: open it in your editor and save it as UTF-8"):
+        load_config(path)
+
+
+def test_params_file_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes("run_name: caf\u00e9\n".encode("utf-8-sig"))
+    assert load_config(path).run_name == "caf\u00e9"
 
 
 def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path):
@@ -251,3 +302,42 @@ def test_absolute_input_path_is_kept(tmp_path):
 def test_frequency_unit_follows_the_frequency_definition():
     assert RFMConfig().frequency_unit == "orders"
     assert RFMConfig(frequency="lines").frequency_unit == "invoice lines"
+
+
+# --- input: delimiter, decimal mark, time zone, encoding (issue 9) ------------------------------
+
+
+def test_input_reading_parameters_default_and_parse(tmp_path):
+    default = InputConfig()
+    assert (default.delimiter, default.decimal, default.timezone) == ("auto", ".", None)
+    cfg = load_config(
+        write_params(tmp_path, 'input:\n  delimiter: tab\n  decimal: ","\n  timezone: Europe/London\n')
+    )
+    assert (cfg.input.delimiter, cfg.input.decimal, cfg.input.timezone) == ("\t", ",", "Europe/London")
+    assert load_config(write_params(tmp_path, 'input:\n  delimiter: "\\t"\n')).input.delimiter == "\t"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "input:\n  timezone: Europe/Londn\n",
+            "input.timezone: unknown time zone 'Europe/Londn'; use an IANA name",
+        ),
+        (
+            "input:\n  csv_encoding: utf-9\n",
+            "input.csv_encoding: unknown encoding 'utf-9' (e.g. utf-8, latin-1",
+        ),
+        ('input:\n  delimiter: ":"\n', "input.delimiter: Input should be 'auto', ',', ';', '\\t' or '|'"),
+        ('input:\n  decimal: "/"\n', "input.decimal: Input should be '.' or ','"),
+    ],
+)
+def test_bad_input_reading_parameters_are_named(tmp_path, text, expected):
+    assert expected in load_error(tmp_path, text)
+
+
+def test_two_names_mapped_to_one_column_is_an_error():
+    with pytest.raises(
+        ValidationError, match="invoice_id and customer_id are both mapped to the column 'Order'"
+    ):
+        ColumnMap(invoice_id="Order", customer_id="Order")

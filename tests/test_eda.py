@@ -54,7 +54,7 @@ def test_overview_values_are_formatted_text(clean):
         "First order": "05 Jan 2011 10:00",
         "Last order": "01 Mar 2011 08:00",
         "Products (distinct stock codes)": "3",  # X, Y, Z
-        "Countries": "2",
+        "Countries (with a clean line)": "2",
     }
     assert all(isinstance(v, str) for v in table["value"])
 
@@ -233,8 +233,7 @@ def test_column_profile_counts():
         "distinct values",
     ]
     assert table["column"].tolist() == ["a", "b", "c"]
-    assert table["type"].iloc[0] == "float64"
-    assert table["type"].iloc[2] == "int64"
+    assert table["type"].tolist() == ["Number", "Text", "Whole number"]  # in words, not dtype names
     assert table["filled"].tolist() == [3, 2, 4]
     assert table["missing"].tolist() == [1, 2, 0]
     assert table["missing share"].tolist() == pytest.approx([0.25, 0.5, 0.0])  # 1/4, 2/4, 0/4
@@ -261,3 +260,68 @@ def test_numeric_summary_only_numeric_columns():
     assert n["std"] == pytest.approx(np.sqrt(5 / 3))
     assert [n["min"], n["p25"], n["median"], n["p75"], n["max"]] == pytest.approx([1, 1.75, 2.5, 3.25, 4])
     assert table.set_index("column").loc["x", "std"] == 0.0
+
+
+# --- labels and key findings ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [
+        ("float64", "Number"),
+        ("int64", "Whole number"),
+        ("bool", "Yes/no"),
+        ("datetime64[us]", "Date and time"),
+        ("object", "Text"),
+        (pd.StringDtype(), "Text"),
+    ],
+)
+def test_type_label_in_words(dtype, expected):
+    assert eda.type_label(pd.Series([], dtype=dtype).dtype) == expected
+
+
+def test_readable_labels_headers_values_and_column_names():
+    table = pd.DataFrame(
+        {
+            "column": ["unit_price", "customer_id", "basket_size"],
+            "invoice_starts_with_c": [True, False, True],
+            "rows_zero_price": [1, 2, 3],
+            "revenue_share": [0.5, 0.25, 0.25],
+        }
+    )
+    view = eda.readable(table)
+    assert view.columns.tolist() == [
+        "Column",
+        "Invoice starts with C",
+        "Rows with price 0",
+        "Share of revenue",
+    ]
+    assert view["Column"].tolist() == ["Unit price", "Customer ID", "Basket size"]
+    assert view["Invoice starts with C"].tolist() == ["yes", "no", "yes"]
+    assert view["Rows with price 0"].tolist() == [1, 2, 3]  # numbers untouched
+    assert table.columns[0] == "column"  # the input is not modified
+    assert not any("_" in c for c in view.columns)
+
+
+def test_key_findings_measured_from_the_tables(clean):
+    figures = eda.overview_figures(clean)
+    text = eda.key_findings(
+        figures, eda.by_country(clean), eda.top_products(clean, 3), eda.orders_per_customer(clean)
+    )
+    items = text.split("\n")[2:]
+    assert text.startswith("**Key findings** (clean data")
+    assert 3 <= len(items) <= 5
+    assert items[0] == "- The clean data covers **05 Jan 2011 to 01 Mar 2011**: 5 invoice lines in 4 orders."
+    # 1,255 over 3 customers = 418.33
+    assert items[1] == "- **3 customers** spent **£1,255**, £418 each on average."
+    # France: 5 + 1,200 = 1,205 of 1,255 = 96 %
+    assert items[2] == "- **France** brings **96%** of revenue (2 countries have at least one clean line)."
+    # Z (LAMP): 1,200 from 1 order
+    assert items[3] == "- The best-selling product is **LAMP**: £1,200 from 1 orders."
+    # c1: 2 orders (A1, A3); c2 and c3: 1 each -> 2 of 3 customers ordered once
+    assert items[4] == "- **67%** of customers ordered only once."
+    short = eda.key_findings(figures)
+    assert len(short.split("\n")[2:]) == 2
+    # The document's method keeps cancelled orders: the revenue finding says so.
+    kept = eda.key_findings(figures, cancellations="drop").split("\n")[3]
+    assert kept.startswith("- **3 customers** spent **£1,255** (orders cancelled later included: ")

@@ -62,6 +62,9 @@ def assert_same_customers(actual: pd.DataFrame, expected: pd.DataFrame, money_to
 def test_duckdb_ledger_equals_pandas(both_paths):
     _, pandas_result, _, duck = both_paths
     pd.testing.assert_frame_equal(duck.ledger, pandas_result.ledger, check_exact=True)
+    # Cancelled orders: netted (default) or measured (seed), with the same counts in both engines.
+    assert duck.netting == pandas_result.netting
+    assert pandas_result.netting.purchase_lines_removed > 0
 
 
 def test_duckdb_customer_table_equals_pandas(both_paths):

@@ -77,3 +77,32 @@ def test_notebook_title_is_first_heading() -> None:
     nb = v4.new_notebook(cells=[v4.new_markdown_cell("text"), v4.new_markdown_cell("# RFM scores ##\nbody")])
     assert notebook_title(nb) == "RFM scores"
     assert notebook_title(v4.new_notebook()) is None
+
+
+def _tagged(source: str, tag: str) -> NotebookNode:
+    cell = v4.new_markdown_cell(source)
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
+def test_cells_about_the_other_pipeline_are_left_out(tmp_path: Path) -> None:
+    nb = v4.new_notebook()
+    nb.cells = [
+        v4.new_markdown_cell("## What the clusters hold"),
+        _tagged("In transaction runs, clusters against the RFM segments.", "transactions-only"),
+        _tagged("Channel mix per cluster: report 5.", "accounts-only"),
+    ]
+    path = tmp_path / "04_clustering.ipynb"
+    nbformat.write(nb, path)
+    pages = {}
+    for pipeline in ("accounts", "transactions", None):
+        out = tmp_path / f"{pipeline}.html"
+        export_html(path, out, pipeline=pipeline)
+        pages[pipeline] = out.read_text()
+
+    assert "transaction runs" not in pages["accounts"] and "report 5" in pages["accounts"]
+    assert "transaction runs" in pages["transactions"] and "report 5" not in pages["transactions"]
+    assert "transaction runs" in pages[None] and "report 5" in pages[None]  # no pipeline: all kept
+    assert all("What the clusters hold" in page for page in pages.values())
+    with pytest.raises(ValueError, match="pipeline"):
+        export_html(path, tmp_path / "x.html", pipeline="customers")

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from test_bad_input import transactions, tree_digest, write_csv, write_params
+from bad_input_support import transactions, tree_digest, write_csv, write_params
 
 from rfm_helpers.paths import PROJECT_ROOT
 

@@ -234,3 +234,67 @@ def test_monthly_trend_last_transaction_mode(clean):
     assert trend["recency_mean"].iloc[1] == 2
     # lines in January: A 3, B 2, C 1 → mean 2
     assert trend["frequency_mean"].tolist() == [1, 2]
+
+
+# --- rows dated after the snapshot date, or in the future (issue 9) --------------------------
+
+
+def test_rows_after_the_snapshot_date_are_counted_and_named(clean):
+    # After 2011-01-12: I4 (20 Jan, B) and I5 (15 Jan, C); the latest is I4.
+    with pytest.raises(MetricsError) as err:
+        resolve_snapshot(
+            clean, RFMConfig(snapshot_date=dt.date(2011, 1, 12)), today=pd.Timestamp("2026-01-01")
+        )
+    assert str(err.value) == (
+        "rfm.snapshot_date is 2011-01-12, before the last transaction: 2 transactions are dated after it, "
+        "the latest on 2011-01-20 15:30 (invoice I4, customer B); the data runs from 2011-01-01 to "
+        "2011-01-20. Recency is counted back from the snapshot date, so it would be negative for them. "
+        "Set rfm.snapshot_date to 2011-01-20 or later, or to null for the day after the last transaction."
+    )
+
+
+def test_rows_on_the_snapshot_day_are_allowed(clean):
+    cfg = RFMConfig(snapshot_date=dt.date(2011, 1, 20))
+    assert resolve_snapshot(clean, cfg, today=pd.Timestamp("2011-01-20")) == pd.Timestamp("2011-01-20")
+
+
+def test_future_rows_without_snapshot_date(clean):
+    future = pd.concat([clean, _tx([("I9", "2099-03-01 12:00", "C", 1.0, "Spain")])], ignore_index=True)
+    with pytest.raises(MetricsError) as err:
+        resolve_snapshot(future, RFMConfig(), today=pd.Timestamp("2026-11-29 17:00"))
+    assert str(err.value) == (
+        "1 transaction is dated after today (2026-11-29, the day the report runs), the latest on "
+        "2099-03-01 12:00 (invoice I9, customer C); the data runs from 2011-01-01 to 2099-03-01. "
+        "rfm.snapshot_date is null, so recency would be counted from the day after that future day. Fix "
+        "those dates in the file (a wrong year, or day and month swapped by input.date_format?), or, if "
+        "they are right, set rfm.snapshot_date to 2099-03-01 or later."
+    )
+    # the same rows are fine once the day they are on has come
+    assert resolve_snapshot(future, RFMConfig(), today=pd.Timestamp("2099-03-01")) == pd.Timestamp(
+        "2099-03-02"
+    )
+    # ... or with an explicit snapshot date after them
+    assert resolve_snapshot(
+        future, RFMConfig(snapshot_date=dt.date(2099, 3, 1)), today=pd.Timestamp("2026-11-29")
+    ) == pd.Timestamp("2099-03-01")
+
+
+def test_future_rows_in_last_transaction_mode(clean):
+    future = pd.concat([clean, _tx([("I9", "2030-01-01 00:00", "A", 1.0, "Spain")])], ignore_index=True)
+    cfg = RFMConfig(recency_from="last_transaction", snapshot_date=dt.date(2010, 1, 1))  # date ignored
+    with pytest.raises(
+        MetricsError, match=r"^1 transaction is dated after today \(2026-11-29.*recency_from is "
+    ):
+        resolve_snapshot(future, cfg, today=pd.Timestamp("2026-11-29"))
+
+
+def test_snapshot_date_before_future_rows_says_to_check_them(clean):
+    future = pd.concat([clean, _tx([("I9", "2099-03-01 12:00", "C", 1.0, "Spain")])], ignore_index=True)
+    with pytest.raises(MetricsError) as err:
+        resolve_snapshot(
+            future, RFMConfig(snapshot_date=dt.date(2011, 2, 1)), today=pd.Timestamp("2026-11-29")
+        )
+    assert str(err.value).endswith(
+        "Set rfm.snapshot_date to 2099-03-01 or later if those dates are right; they are in the future "
+        "(today is 2026-11-29), so check them in the file first."
+    )

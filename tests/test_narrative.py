@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from rfm_helpers import narrative
+from rfm_helpers.cleaning import NettingSummary
 from rfm_helpers.config import ClusteringConfig, RFMConfig
 
 
@@ -42,14 +44,50 @@ def test_describe_anomalies_counts():
         }
     )
     text = narrative.describe_anomalies(raw)
-    assert text.startswith("**What needs cleaning:**")
+    assert text.startswith("**What needs cleaning** (rows in the raw file):")
     # negative quantity: rows 2 and 3, revenue -3 - 10 = -13
     assert "- **2** rows have a negative quantity (-£13 of revenue)" in text
-    assert "**1** rows have a unit price of 0 and **1** a negative one" in text
-    # C536366 and c536367 (case-insensitive): 2 rows, 2 invoices
-    assert "**2** rows belong to **2** cancelled invoices" in text
+    assert "**1** rows have a unit price of 0 and **1** a negative one\n" in text
+    # The cleaning rule's definition: C536366 only; "c536367" is not a cancellation (the rule keeps
+    # it for the quantity rule), so it is not counted as one either.
+    assert "**1** rows belong to **1** cancelled invoices" in text
     assert "**2** rows (40%) have no customer ID" in text  # 2 of 5
     assert "**1** rows have no description" in text
+
+
+def test_describe_anomalies_reconciles_with_the_rules():
+    raw = pd.DataFrame(
+        {
+            "invoice_id": ["1", "C2", "3", "4", "5", "6"],
+            "quantity": [1, -1, -2, 1, 1, 1],
+            "unit_price": [0.0, 0.0, 0.0, 0.0, 2.0, -1.0],
+            "customer_id": [None, "a", "a", "b", None, "c"],
+            "revenue": [0.0, 0.0, 0.0, 0.0, 2.0, -1.0],
+        }
+    )
+    stages = pd.Series(
+        [
+            pd.NA,
+            "cancellation_lines",
+            "non_positive_quantity",
+            "non_positive_price",
+            "missing_customer",
+            pd.NA,
+        ],
+        dtype="string",
+    )
+    stages.iloc[0], stages.iloc[5] = "non_positive_price", "non_positive_price"
+    text = narrative.describe_anomalies(raw, stages=stages)
+    # 4 rows at price 0 and 1 negative = 5 rows at price <= 0: rows 1, 4 and 6 reach the price rule,
+    # row 2 is a cancellation line and row 3 has a negative quantity.
+    assert (
+        "**4** rows have a unit price of 0 and **1** a negative one; **3** of them reach the price ≤ 0 "
+        "rule (the others are removed earlier: 1 by cancellation lines, 1 by quantity ≤ 0)"
+    ) in text
+    # rows 1 and 5 have no customer: row 1 is removed by the price rule first
+    assert (
+        "**1** of them reach the no customer ID rule (the others are removed earlier: 1 by price ≤ 0)" in text
+    )
 
 
 def test_describe_anomalies_without_optional_columns():
@@ -79,9 +117,9 @@ def test_describe_missing_customers_spread_out():
     # UK has 24 of the 30 missing (80 %) for 240 of 300 rows (80 %): in line with sales
     by_country = _by_country(["United Kingdom", "France"], [240, 60], [24, 6])
     text = narrative.describe_missing_customers(by_month, by_country)
-    assert text.startswith("**30** of 300 rows (10%) have no customer ID.")
+    assert text.startswith("**30** of 300 rows (10%) in the raw file have no customer ID.")
     assert "**3 of 3 months** (between 10% and 10% of a month's rows)" in text
-    assert "**2 of 2 countries**" in text
+    assert "**2 of the 2 countries** of the raw file" in text
     assert "United Kingdom holds 80% of them for 80% of all rows." in text
     assert "**spread out**" in text
     assert "concentrated" not in text
@@ -105,6 +143,118 @@ def test_describe_missing_customers_concentrated_in_a_month():
     assert "**30** of 600 rows (5%)" in text
     assert "**1 of 3 months** (between 0% and 30% of a month's rows)" in text
     assert "**concentrated**" in text
+
+
+def test_describe_countries_kept_names_the_lost_ones():
+    raw = pd.Series(["United Kingdom", "Hong Kong", "France", None, "France"])
+    clean = pd.Series(["France", "United Kingdom"])
+    assert narrative.describe_countries_kept(raw, clean) == (
+        "The raw file has **3 countries**; **2** keep at least one clean line (Hong Kong: no line left "
+        "after cleaning)."
+    )
+
+
+def _ledger_of(rows: list[tuple]) -> pd.DataFrame:
+    """(step, applied, rows removed, revenue removed, note) from a start of 100 rows and £1,000."""
+    table, left, money_left = [], 100, 1000.0
+    for step, applied, removed, revenue, note in [("raw", True, 0, 0.0, ""), *rows]:
+        left, money_left = left - removed, money_left - revenue
+        table.append((step, applied, note, removed, revenue, left, money_left))
+    columns = [
+        "step",
+        "applied",
+        "note",
+        "rows_removed",
+        "revenue_removed",
+        "rows_remaining",
+        "revenue_remaining",
+    ]
+    return pd.DataFrame(table, columns=columns)
+
+
+NET = NettingSummary(
+    mode="net",
+    cancellation_lines=5,
+    matched_in_full=2,
+    matched_in_part=1,
+    unmatched=1,
+    unmatched_units=3.0,
+    purchase_lines_removed=2,
+    purchase_lines_reduced=1,
+    revenue=150.0,
+)
+
+
+def test_cleaning_findings_measured_from_the_ledger():
+    ledger = _ledger_of(
+        [
+            ("cancellation_lines", True, 5, -200.0, ""),
+            ("missing_customer", True, 30, 250.0, ""),
+            ("non_product_codes", False, 0, 0.0, "disabled by cleaning.drop_non_product_codes: false"),
+            ("cancelled_orders", True, 2, 150.0, ""),
+        ]
+    )
+    text = narrative.cleaning_findings(
+        ledger, pd.Timestamp("2011-01-03"), pd.Timestamp("2011-12-09"), 42, NET, "£"
+    )
+    items = text.split("\n")[2:]
+    assert 3 <= len(items) <= 5
+    assert items[0] == "- The clean data covers **03 Jan 2011 to 09 Dec 2011** and **42 customers**."
+    # 100 - 5 - 30 - 2 = 63 rows; 1000 + 200 - 250 - 150 = £800
+    assert items[1].startswith("- **63 of 100 rows** (63%) and **£800 of £1,000** of revenue are kept")
+    assert items[2] == "- The largest removal is **no customer ID**: 30 rows, £250 of revenue."
+    assert items[3] == (
+        "- Cancelled orders are **netted**: £150 of sales were cancelled later and are not counted "
+        "(2 purchase lines in full, 1 in part)."
+    )
+    dropped = replace(NET, mode="drop")
+    text = narrative.cleaning_findings(
+        ledger, pd.Timestamp("2011-01-03"), pd.Timestamp("2011-12-09"), 42, dropped
+    )
+    assert "Cancelled orders **still count as sales**" in text and "**£150** of the revenue kept" in text
+
+
+def test_describe_waterfall_explains_every_rise_and_skip():
+    ledger = _ledger_of(
+        [
+            ("cancellation_lines", True, 5, -200.0, ""),
+            ("non_positive_price", True, 2, -20.0, ""),
+            ("missing_customer", True, 30, 250.0, ""),
+            ("non_product_codes", False, 0, 0.0, "disabled by cleaning.drop_non_product_codes: false"),
+            (
+                "cancelled_orders",
+                False,
+                0,
+                0.0,
+                "not applied (cleaning.cancellations: drop, the source ...): x",
+            ),
+        ]
+    )
+    text = narrative.describe_waterfall(ledger)
+    assert text.startswith("From **£1,000** in the raw file to **£970** in the clean table.")
+    assert "no rule adds sales" in text
+    assert (
+        "- **cancellation lines**: +£200 — the cancellation lines' negative revenue (5 rows) removed." in text
+    )
+    assert "- **price ≤ 0**: +£20 — adjustments with a negative price (bad debt) (2 rows) removed." in text
+    assert "no customer ID**: +" not in text  # a removal, not a rise
+    assert (
+        "- Not applied: **non-product codes** (`cleaning.drop_non_product_codes: false`); "
+        "**cancelled orders netted** (`cleaning.cancellations: drop`)."
+    ) in text
+
+
+def test_describe_cancellations_net_and_drop():
+    ledger = _ledger_of(
+        [("cancellation_lines", True, 5, -200.0, ""), ("cancelled_orders", True, 2, 150.0, "")]
+    )
+    text = narrative.describe_cancellations(NET, ledger)
+    assert text.startswith("The **5 cancellation lines** carry **-£200** of revenue: removing them *raises*")
+    assert "netted** at the last step: 3 cancellation lines matched" in text
+    assert "removing **£150** of sales (2 purchase lines cancelled in full, 1 in part)" in text
+    assert "**1** match no purchase" in text and "**1** have no customer ID" in text  # 5 - 2 - 1 - 1
+    text = narrative.describe_cancellations(replace(NET, mode="drop"), ledger)
+    assert "the orders they cancel **stay counted as sales**, **£150** on 2 purchase lines" in text
 
 
 def test_describe_code_mismatch_uses_the_attrs():
@@ -274,38 +424,220 @@ def test_describe_clusters():
 # --- insights --------------------------------------------------------------------------
 
 
-def test_headline_orders_groups_by_playbook_priority(playbook):
-    group_summary = pd.DataFrame(
-        {
-            "group": ["Inactive & Lost", "High-Risk", "Loyal & High-Value"],
-            "customers": [2000, 700, 500],
-            "customer_share": [0.625, 0.21875, 0.15625],
-            "revenue": [12_300.0, 950.0, 4_560_000.0],
-            "revenue_share": [0.1, 0.004, 0.896],
-            "recency_median": [250.4, 90.0, 10.0],
-        }
+# Report 3-5 openings: "Key findings", the shape of cleaning_findings, on hand-built tables.
+# 8 customers, £1,000: c7 and c8 (£15 + £5 = £20) are not scored; the 6 scored ones bring £980.
+FINDINGS_CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": [f"c{i}" for i in range(1, 9)],
+        "first_purchase": pd.to_datetime(["2011-01-03 09:00"] + ["2011-05-01 10:00"] * 7),
+        "last_purchase": pd.to_datetime(["2011-12-09 12:50"] + ["2011-11-01 10:00"] * 7),
+        "monetary": [600.0, 200.0, 100.0, 40.0, 30.0, 10.0, 15.0, 5.0],
+    }
+)
+FINDINGS_GROUPS = pd.DataFrame(
+    {
+        # c1 + c2 = 800; c3 = 100; c4 = 40; c5 + c6 = 40
+        "group": ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"],
+        "customers": [2, 1, 1, 2],
+        "customer_share": [2 / 6, 1 / 6, 1 / 6, 2 / 6],
+        "revenue": [800.0, 100.0, 40.0, 40.0],
+        "revenue_share": [800 / 980, 100 / 980, 40 / 980, 40 / 980],
+    }
+)
+FINDINGS_SEGMENTS = pd.DataFrame(
+    {
+        "segment": ["Champions", "At Risk", "New Customers", "Lost Customers"],
+        "customers": [2, 1, 1, 2],
+        "customer_share": [2 / 6, 1 / 6, 1 / 6, 2 / 6],
+        "revenue_share": [800 / 980, 100 / 980, 40 / 980, 40 / 980],
+    }
+)
+
+
+def _items(text: str) -> list[str]:
+    head, blank, *items = text.split("\n")
+    assert (head, blank) == ("**Key findings**", "")
+    assert 3 <= len(items) <= 5
+    return items
+
+
+def test_scoring_findings_with_customers_left_out():
+    items = _items(
+        narrative.scoring_findings(
+            FINDINGS_CUSTOMERS,
+            FINDINGS_GROUPS,
+            FINDINGS_SEGMENTS,
+            pd.Timestamp("2011-12-10"),
+            RFMConfig(outliers="trim", outlier_quantile=0.95),
+        )
     )
-    segment_summary = pd.DataFrame(
-        {
-            "segment": ["Champions", "Lost Customers"],
-            "customer_share": [0.1, 0.5],
-            "revenue_share": [0.7, 0.05],
-        }
-    )
-    lines = narrative.headline(group_summary, segment_summary, playbook).splitlines()
-    assert lines[0] == "**Key messages**"
-    assert lines[2:5] == [
-        "- **Retain and grow: Loyal & High-Value** — 500 customers (16%) bring 90% of revenue (£4.56M); "
-        "median last order 10 days ago.",
-        "- **Win back: High-Risk** — 700 customers (22%) bring 0.4% of revenue (£950); "
-        "median last order 90 days ago.",
-        "- **Reactivate cheaply or let go: Inactive & Lost** — 2,000 customers (62%) bring 10% of revenue "
-        "(£12.3k); median last order 250 days ago.",
+    assert items == [
+        "- The data covers **03 Jan 2011 to 09 Dec 2011**: **8 customers** with **£1,000** of revenue. "
+        "Recency is counted from **10 Dec 2011**.",
+        # 1,000 - 980 = £20 = 2 % of £1,000
+        "- **2 customers are not scored**: the outlier policy (`rfm.outliers: trim`) left out those above "
+        "the 95% quantile of R, F or M. They carry **£20 (2% of all revenue)** and stay in the export; the "
+        "shares below are of the 6 scored customers.",
+        # 2/6 = 33 %, 1/6 = 17 %
+        "- The 6 scored customers fall into 4 groups: **Loyal & High-Value** 2 customers (33%), "
+        "**High-Risk** 1 (17%), **New & Potential** 1 (17%) and **Inactive & Lost** 2 (33%).",
+        # 800/980 = 82 %; revenue per customer share: Inactive & Lost 4 % / 33 % is the lowest
+        "- **Loyal & High-Value** bring **82% of the scored revenue** with 33% of the customers; "
+        "**Inactive & Lost**, 33% of the customers, bring 4%.",
+        "- The segment with the most revenue is **Champions**: 2 customers (33%) bring 82% of the scored "
+        "revenue.",
     ]
-    assert lines[5] == "- The largest revenue segment is **Champions**: 10% of customers, 70% of revenue."
-    # customers removed by an outlier policy are announced first
-    lines = narrative.headline(group_summary, segment_summary, playbook, unscored=537).splitlines()
-    assert lines[2].startswith("- **537 customers are not in any segment**")
+
+
+def test_scoring_findings_when_every_customer_is_scored():
+    customers = FINDINGS_CUSTOMERS.iloc[:6]  # £980
+    items = _items(
+        narrative.scoring_findings(
+            customers, FINDINGS_GROUPS, FINDINGS_SEGMENTS, pd.Timestamp("2011-12-09"), RFMConfig()
+        )
+    )
+    assert len(items) == 4
+    assert items[0] == (
+        "- The data covers **03 Jan 2011 to 09 Dec 2011**: **6 customers** with **£980** of revenue. "
+        "Recency is counted from **09 Dec 2011**."
+    )
+    assert items[1].startswith("- The 6 customers fall into 4 groups: ")  # no "scored": all are
+    assert "**82% of revenue**" in items[2]
+    assert items[3].endswith("bring 82% of revenue.")
+
+
+def test_cluster_findings_of_the_scored_customers():
+    profile = pd.DataFrame(
+        {
+            "cluster": [1, 2, 3],
+            "cluster_name": ["Top Performers", "Mid-Value", "Dormant"],
+            "customers": [2, 3, 5],
+            "customer_share": [0.2, 0.3, 0.5],
+            "revenue_share": [0.7, 0.2, 0.1],
+        }
+    )
+    elbow = pd.DataFrame({"k": [1, 2, 3, 4], "silhouette": [np.nan, 0.45, 0.41, 0.38]})
+    clustered = pd.DataFrame({"monetary": [100.0] * 10})  # £1,000
+    everyone = pd.DataFrame({"monetary": [100.0] * 10 + [250.0, 250.0]})  # £1,500
+    first, last = pd.Timestamp("2010-12-01 08:26"), pd.Timestamp("2011-12-09 12:50")
+    items = _items(narrative.cluster_findings(profile, elbow, 3, clustered, everyone, first, last))
+    assert items == [
+        "- The data covers **01 Dec 2010 to 09 Dec 2011**; the clusters hold **10 of 12 customers** (the "
+        "scored ones) with **£1,000 of £1,500** of revenue.",
+        "- **3 clusters**: **Top Performers** 2 customers (20% of the clustered customers, 70% of their "
+        "revenue); **Mid-Value** 3 (30%, 20%); **Dormant** 5 (50%, 10%).",
+        "- The silhouette (how well the clusters are separated) is best at **k = 2** (0.45); this report "
+        "uses **k = 3** (0.41), set by `clustering.k`: more groups, less clearly separated.",
+    ]
+    every = _items(narrative.cluster_findings(profile, elbow, 3, clustered, clustered, first, last))
+    assert every[0] == (
+        "- The data covers **01 Dec 2010 to 09 Dec 2011**; the clusters hold **10 customers** with "
+        "**£1,000** of revenue."
+    )
+    assert every[1].startswith(
+        "- **3 clusters**: **Top Performers** 2 customers (20% of customers, 70% of revenue); "
+    )
+    same_k = _items(narrative.cluster_findings(profile, elbow, 2, clustered, everyone, first, last))
+    assert same_k[2] == (
+        "- The silhouette (how well the clusters are separated) is best at **k = 2** (0.45), the k this "
+        "report uses."
+    )
+
+
+def test_cluster_findings_of_accounts_without_a_silhouette():
+    profile = pd.DataFrame(
+        {"cluster": [1], "cluster_name": ["All customers"], "customers": [4], "customer_share": [1.0]}
+    )
+    accounts = pd.DataFrame({"monetary": [2_500_000.0, 1_000_000.0, 500_000.0, 1_000_000.0]})
+    items = _items(
+        narrative.cluster_findings(
+            profile,
+            pd.DataFrame({"k": [1], "silhouette": [np.nan]}),
+            1,
+            accounts,
+            accounts,
+            dt.date(2024, 1, 1),
+            dt.date(2024, 12, 31),
+            "IDR",
+            "accounts",
+        )
+    )
+    assert items == [
+        "- The data covers **01 Jan 2024 to 31 Dec 2024**; the clusters hold **4 accounts** with "
+        "**IDR 5M** of revenue.",
+        "- **1 cluster**: **All customers** 4 accounts (100% of accounts).",
+        "- The silhouette needs at least 2 clusters; this report uses **k = 1**.",
+    ]
+
+
+def _findings_export() -> pd.DataFrame:
+    """10 customers, £1,000; x1 and x2 (£20) are not scored. Within 30 days: b1 (High-Risk,
+    20 days) and l2 (Inactive & Lost, 25 days) are nurtured instead of a win-back."""
+    rows = [
+        ("a1", "Loyal & High-Value", "Champions", 5, 500.0),
+        ("a2", "Loyal & High-Value", "Loyal", 10, 300.0),
+        ("b1", "High-Risk", "At Risk", 20, 60.0),
+        ("b2", "High-Risk", "At Risk", 40, 50.0),
+        ("b3", "High-Risk", "Cannot Lose Them", 100, 40.0),
+        ("n1", "New & Potential", "New Customers", 15, 20.0),
+        ("l1", "Inactive & Lost", "Lost Customers", 200, 5.0),
+        ("l2", "Inactive & Lost", "Lost Customers", 25, 5.0),
+        ("x1", None, None, 3, 10.0),
+        ("x2", None, None, 50, 10.0),
+    ]
+    return pd.DataFrame(rows, columns=["customer_id", "group", "segment", "recency", "monetary"])
+
+
+def test_insight_findings_act_on_the_revenue_at_risk(playbook):
+    from rfm_helpers import insights
+
+    export = _findings_export()
+    export["goal"] = export["group"].map(playbook.set_index("group")["goal"])
+    export["cluster_name"] = None
+    actions, _ = insights.action_overview(export, recent_days=30)
+    first, last = pd.Timestamp("2010-12-01 08:26"), pd.Timestamp("2011-12-09 12:50")
+    items = _items(narrative.insight_findings(export, actions, playbook, first, last, "£", 30))
+    assert items == [
+        "- The data covers **01 Dec 2010 to 09 Dec 2011**: **10 customers** with **£1,000** of revenue. "
+        "**2 of them are in no segment** (the outlier policy left them out) and carry 2% of it: review "
+        "them one by one. The shares in this list are of all customers and revenue; the charts and tables "
+        "below are of the 8 scored customers.",
+        # High-Risk: 60 + 50 + 40 = £150 of £1,000; recency 20, 40, 100: median 40
+        "- **Revenue at risk: £150 (15% of all revenue)** from the **3 High-Risk** customers (30% of all "
+        "customers), goal *win back*: their median last order was 40 days ago.",
+        # in playbook order; nurture: b1 and l2 (moved) and n1; review: x1, x2
+        "- Recommended actions, one per customer: **retain and grow 2**, **win back 2**, **nurture 3** "
+        "(2 instead of a win-back: ordered within 30 days), **reactivate cheaply or let go 1** and "
+        "**review individually 2**.",
+        "- The most valuable group is **Loyal & High-Value** (goal *retain and grow*): 2 customers (20% of "
+        "all customers) bring **£800, 80% of all revenue**.",
+    ]
+    # a playbook without a win-back goal has no revenue at risk to name
+    calm = playbook.assign(goal=["Retain", "Keep in touch", "Nurture", "Let go"])
+    export["goal"] = export["group"].map(calm.set_index("group")["goal"])
+    actions, _ = insights.action_overview(export, recent_days=30)
+    text = narrative.insight_findings(export, actions, calm, first, last)
+    assert "Revenue at risk" not in text
+    assert "**keep in touch 3**" in text
+
+
+def test_describe_k_choice():
+    elbow = pd.DataFrame(
+        {
+            "k": [1, 2, 3, 4, 5],
+            "inertia": [500.0, 300, 200, 150, 120],
+            "silhouette": [np.nan, 0.38, 0.41, 0.35, 0.3],
+        }
+    )
+    assert narrative.describe_k_choice(elbow, 4) == (
+        "The silhouette is highest at **k = 3** (0.41), **not at the k this report uses (k = 4, silhouette "
+        "0.35)**, which is set by `clustering.k`: set it to 3 for the best separated clusters, or keep "
+        "it for finer groups."
+    )
+    assert narrative.describe_k_choice(elbow, 3) == (
+        "The silhouette is highest at **k = 3** (0.41), the k this report uses."
+    )
+    assert "k = 1" in narrative.describe_k_choice(elbow.iloc[:1], 1)
 
 
 def test_describe_trend():
@@ -348,3 +680,7 @@ def test_describe_export(tmp_path):
     assert text.endswith(" 1 customers were not scored (see the note column).")
     scored = export.assign(segment="Champions")
     assert "not scored" not in narrative.describe_export(scored, paths)
+    # the data dictionary is named as such, not as a group file
+    text = narrative.describe_export(export, [*paths, Path("data_dictionary.csv")])
+    assert "(`group_a.csv`, `group_b.csv`)" in text
+    assert "**`data_dictionary.csv`** says what every column means" in text

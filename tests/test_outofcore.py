@@ -21,7 +21,7 @@ ROWS = [
     ("1001", "A", "Mug", 2, "2011-01-01 10:00", 1.5, 1, "UK"),        # copy of the line above
     ("1001", "B", "Cup", 1, "2011-01-01 10:00", 2.0, 1, "UK"),        # split line ...
     ("1001", "B", "Cup", 3, "2011-01-01 10:00", 2.0, 1, "UK"),        # ... summed: 4 x 2.00
-    ("C1002", "A", "Mug", -1, "2011-01-02 10:00", 1.5, 1, "UK"),      # cancellation (-1.50)
+    ("C1002", "A", "Mug", -1, "2011-01-02 10:00", 1.5, 1, "UK"),      # cancels 1 of 1001 (-1.50)
     ("1003", "A", "Mug", 0, "2011-01-03 10:00", 1.5, 2, "France"),    # quantity 0
     ("1004", "A", "damaged", 5, "2011-01-03 11:00", 1.0, 2, "France"),  # flagged (5.00)
     ("1005", "A", "Mug", 1, "2011-01-04 10:00", 0.0, 2, "France"),    # price 0
@@ -33,10 +33,10 @@ ROWS = [
 # fmt: on
 
 
-@pytest.fixture
-def export(tmp_path):
+def _write(folder, rows):
+    """``rows`` as a parquet export in the layout of Online Retail."""
     frame = pd.DataFrame(
-        ROWS,
+        rows,
         columns=[
             "InvoiceNo",
             "StockCode",
@@ -48,9 +48,15 @@ def export(tmp_path):
             "Country",
         ],
     ).astype({"InvoiceDate": "datetime64[us]", "CustomerID": "Int64"})
-    path = tmp_path / "export.parquet"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "export.parquet"
     frame.to_parquet(path, index=False)
-    return InputConfig(path=path)
+    return path
+
+
+@pytest.fixture
+def export(tmp_path):
+    return InputConfig(path=_write(tmp_path, ROWS))
 
 
 def _duckdb(input_cfg, cleaning_cfg, tmp_path, rfm_cfg=RFM):
@@ -61,10 +67,11 @@ def _duckdb(input_cfg, cleaning_cfg, tmp_path, rfm_cfg=RFM):
 
 def test_ledger_worked_out_by_hand(export, tmp_path):
     ledger = _duckdb(export, CleaningConfig(), tmp_path).ledger.set_index("step")
-    assert ledger["rows_removed"].tolist() == [0, 1, 1, 1, 1, 1, 1, 2]
-    assert ledger["revenue_removed"].tolist() == [0.0, -1.5, 0.0, 5.0, 0.0, 18.0, 6.0, 3.0]
-    assert ledger["rows_remaining"].tolist() == [12, 11, 10, 9, 8, 7, 6, 4]
-    assert ledger["revenue_remaining"].tolist() == [46.5, 48.0, 48.0, 43.0, 43.0, 25.0, 19.0, 16.0]
+    assert ledger["rows_removed"].tolist() == [0, 1, 1, 1, 1, 1, 1, 2, 0]
+    # the last step nets C1002 against 1001: 2 mugs at 1.50 become 1 (-1.50), no row removed
+    assert ledger["revenue_removed"].tolist() == [0.0, -1.5, 0.0, 5.0, 0.0, 18.0, 6.0, 3.0, 1.5]
+    assert ledger["rows_remaining"].tolist() == [12, 11, 10, 9, 8, 7, 6, 4, 4]
+    assert ledger["revenue_remaining"].tolist() == [46.5, 48.0, 48.0, 43.0, 43.0, 25.0, 19.0, 16.0, 14.5]
     assert ledger.loc["flagged_descriptions", "note"] == "1 rows; most frequent: damaged 1"
     assert ledger.loc["non_product_codes", "note"] == "1 rows; most frequent: POST 1"
     assert ledger.loc["duplicates", "note"] == (
@@ -79,15 +86,15 @@ def test_clean_table_and_customers_worked_out_by_hand(export, tmp_path):
     assert clean["invoice_id"].tolist() == ["1001", "1001", "1008", "1009"]
     assert clean["stock_code"].tolist() == ["A", "B", "B", "A"]
     assert clean["description"].tolist() == ["Mug", "Cup", "Cup", "Mug"]  # trimmed
-    assert clean["quantity"].tolist() == [2.0, 4.0, 1.0, 2.0]
-    assert clean["revenue"].tolist() == [3.0, 8.0, 2.0, 3.0]
+    assert clean["quantity"].tolist() == [1.0, 4.0, 1.0, 2.0]  # 1001's mugs: 2 bought, 1 cancelled
+    assert clean["revenue"].tolist() == [1.5, 8.0, 2.0, 3.0]
     assert clean["unit_price"].tolist() == [1.5, 2.0, 2.0, 1.5]
 
     customers = result.customers
     assert customers["customer_id"].tolist() == ["1", "2"]
     assert customers["recency"].tolist() == [37, 1]  # 2011-02-07 minus 2011-01-01, minus 2011-02-06
     assert customers["frequency"].tolist() == [1, 2]
-    assert customers["monetary"].tolist() == [11.0, 5.0]
+    assert customers["monetary"].tolist() == [9.5, 5.0]
     assert customers["country"].tolist() == ["UK", "France"]  # France and Germany tie: alphabetical
     assert customers["last_purchase"].tolist() == [
         pd.Timestamp("2011-01-01 10:00"),
@@ -101,10 +108,12 @@ def test_clean_table_and_customers_worked_out_by_hand(export, tmp_path):
         CleaningConfig(),
         CleaningConfig(duplicates="drop_exact"),
         CleaningConfig(duplicates="keep"),
-        CleaningConfig(drop_cancellations=False, drop_non_positive_quantity=False),
+        CleaningConfig(cancellations="keep", drop_non_positive_quantity=False),
         CleaningConfig(drop_flagged_descriptions=False, drop_non_product_codes=False),
+        CleaningConfig(cancellations="drop"),
+        CleaningConfig(cancellations="drop", duplicates="keep"),
     ],
-    ids=["default", "drop_exact", "keep", "no_cancellation_rules", "no_list_rules"],
+    ids=["default", "drop_exact", "keep", "no_cancellation_rules", "no_list_rules", "drop", "drop_keep"],
 )
 @pytest.mark.parametrize("frequency", ["invoices", "lines"])
 def test_same_as_pandas_path(export, tmp_path, cleaning_cfg, frequency):
@@ -112,8 +121,50 @@ def test_same_as_pandas_path(export, tmp_path, cleaning_cfg, frequency):
     expected = cleaning.clean_transactions(loading.load_transactions(export), cleaning_cfg, CODES, FLAGGED)
     result = _duckdb(export, cleaning_cfg, tmp_path, rfm_cfg)
     pd.testing.assert_frame_equal(result.ledger, expected.ledger)
+    assert result.netting == expected.netting
     pd.testing.assert_frame_equal(pd.read_parquet(result.clean_path), expected.clean)
     pd.testing.assert_frame_equal(result.customers, metrics.customer_metrics(expected.clean, rfm_cfg))
+
+
+# fmt: off
+NETTING_ROWS = [
+    # invoice, code, description, qty, date, price, customer, country         fate
+    ("1", "A", "Jar", 10, "2011-01-01 10:00", 2.0, 1, "UK"),    # consumed first: removed (-20.00)
+    ("2", "A", "Jar", 5, "2011-01-02 10:00", 2.0, 1, "UK"),     # 2 of 5 consumed: 3 left (-4.00)
+    ("C3", "A", "Jar", -12, "2011-01-03 10:00", 2.0, 1, "UK"),  # 12 = 10 + 2, oldest first
+    ("C4", "B", "Cup", -1, "2011-01-03 11:00", 4.0, 1, "UK"),   # never bought: unmatched
+    ("C5", "D", "Mug", -2, "2011-01-04 09:00", 1.0, 2, "UK"),   # before the purchase: unmatched
+    ("6", "D", "Mug", 2, "2011-01-05 09:00", 1.0, 2, "UK"),     # kept
+    ("C7", "A", "Jar", -1, "2011-01-06 09:00", 2.0, None, "UK"),  # no customer: cannot be matched
+    ("8", "A", "Jar", 4, "2011-01-07 09:00", 2.0, 3, "UK"),     # another customer: untouched
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("mode", ["net", "drop"])
+def test_netting_worked_out_by_hand_and_as_pandas(tmp_path, mode):
+    input_cfg = InputConfig(path=_write(tmp_path / "netting", NETTING_ROWS))
+    cleaning_cfg = CleaningConfig(cancellations=mode)
+    result = _duckdb(input_cfg, cleaning_cfg, tmp_path)
+    row = result.ledger.set_index("step").loc["cancelled_orders"]
+    clean = pd.read_parquet(result.clean_path)
+    netting = result.netting
+    assert (netting.matched_in_full, netting.unmatched, netting.unmatchable) == (1, 2, 1)
+    assert (netting.purchase_lines_removed, netting.purchase_lines_reduced) == (1, 1)
+    assert netting.unmatched_units == 3 and netting.revenue == 24.0
+    if mode == "net":
+        assert (row["rows_removed"], row["revenue_removed"], row["revenue_remaining"]) == (1, 24.0, 16.0)
+        assert clean["invoice_id"].tolist() == ["2", "6", "8"]
+        assert clean["quantity"].tolist() == [3.0, 2.0, 4.0]
+        assert clean["revenue"].tolist() == [6.0, 2.0, 8.0]
+        assert result.customers["monetary"].tolist() == [6.0, 2.0, 8.0]
+    else:
+        assert not row["applied"] and (row["rows_removed"], row["revenue_removed"]) == (0, 0.0)
+        assert clean["revenue"].sum() == 40.0
+    expected = cleaning.clean_transactions(loading.load_transactions(input_cfg), cleaning_cfg, CODES, FLAGGED)
+    pd.testing.assert_frame_equal(result.ledger, expected.ledger)
+    pd.testing.assert_frame_equal(clean, expected.clean)
+    assert netting == expected.netting
 
 
 def test_unmapped_columns_skip_their_rules_as_pandas_does(export, tmp_path):
@@ -199,3 +250,124 @@ def test_query_parameters_must_match_the_file():
         sqldialect.render("clean_keep", spark=True)
     with pytest.raises(sqldialect.SQLTemplateError, match="No query 'nope'"):
         sqldialect.render("nope")
+
+
+# --- issue 9: the DuckDB path types and checks rows as the pandas loader does -------------------
+
+
+def _variant(export, tmp_path, name, **columns):
+    """The export with some columns replaced, as a new parquet file."""
+    frame = pd.read_parquet(export.path).assign(**columns)
+    path = tmp_path / f"{name}.parquet"
+    frame.to_parquet(path, index=False)
+    return export.model_copy(update={"path": path})
+
+
+def _same_error(input_cfg, tmp_path, error=loading.InputError, rfm_cfg=RFM):
+    """The pandas loader (and cleaning + metrics) and the DuckDB path fail with one message."""
+    with pytest.raises(error) as expected:
+        raw = loading.load_transactions(input_cfg)
+        clean = cleaning.clean_transactions(raw, CleaningConfig(), CODES, FLAGGED).clean
+        metrics.customer_metrics(clean, rfm_cfg)
+    with pytest.raises(error) as actual:
+        _duckdb(input_cfg, CleaningConfig(), tmp_path, rfm_cfg)
+    assert str(actual.value) == str(expected.value)
+    return str(actual.value)
+
+
+def test_fractional_float_id_is_the_same_error(export, tmp_path):
+    ids = [1.0, 1, 1, 1, 1, 2, 2, 2, 2.5, None, 2, 2]  # row 9: 2.5
+    message = _same_error(_variant(export, tmp_path, "ids", CustomerID=ids), tmp_path)
+    assert (
+        "column 'CustomerID' holds ids, but 2.5 at data row 9 is not a whole number (1 such values)"
+        in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("price", "shown"),
+    [
+        (float("inf"), "inf at data row 7, not a finite number"),
+        (1e308, "1e+308 at data row 7, beyond ±10^15"),
+    ],
+)
+def test_non_finite_or_huge_price_is_the_same_error(export, tmp_path, price, shown):
+    prices = [1.5] * 12
+    prices[6] = price
+    message = _same_error(_variant(export, tmp_path, "price", UnitPrice=prices), tmp_path)
+    assert f"column 'UnitPrice' has {shown} (1 such values)" in message
+
+
+def test_text_in_a_number_column_is_the_same_error(export, tmp_path):
+    quantities = ["2", "2", "1", "3", "-1", "0", "5", "one", "1", "4", "1", "2"]
+    message = _same_error(_variant(export, tmp_path, "qty", Quantity=quantities), tmp_path)
+    assert "column 'Quantity' must be numeric but has text 'one' at data row 8 (1 such values)" in message
+
+
+def test_dates_are_the_same_errors(export, tmp_path):
+    dates = pd.read_parquet(export.path)["InvoiceDate"].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    offsets = [*dates[:3], "2011-01-03T10:00:00+01:00", *dates[4:]]
+    message = _same_error(_variant(export, tmp_path, "offsets", InvoiceDate=offsets), tmp_path)
+    assert (
+        "has timestamps with a UTC offset (e.g. '2011-01-03T10:00:00+01:00' at data row 4; 1 such" in message
+    )
+    mixed = [*dates[:5], "next tuesday", *dates[6:]]
+    message = _same_error(_variant(export, tmp_path, "mixed", InvoiceDate=mixed), tmp_path)
+    assert "mixes date formats: 11 values are in ISO 8601 (e.g. '2011-01-01 10:00' at data row 1)" in message
+    serials = [40544.0] * 11 + [20110101.0]
+    message = _same_error(_variant(export, tmp_path, "serial", InvoiceDate=serials), tmp_path)
+    assert "but 20110101.0 at data row 12 is not one" in message
+
+
+def test_late_rows_are_the_same_error(export, tmp_path):
+    # RFM's snapshot is 2011-02-07; move invoice 1008 (customer 2, kept by the rules) to 2011-03-01
+    dates = pd.read_parquet(export.path)["InvoiceDate"].tolist()
+    dates[10] = pd.Timestamp("2011-03-01 12:00")
+    message = _same_error(
+        _variant(export, tmp_path, "late", InvoiceDate=dates), tmp_path, error=metrics.MetricsError
+    )
+    assert message.startswith(
+        "rfm.snapshot_date is 2011-02-07, before the last transaction: 1 transaction is dated after it, "
+        "the latest on 2011-03-01 12:00 (invoice 1008, customer 2); the data runs from 2011-01-01 to "
+        "2011-03-01."
+    )
+
+
+def test_serial_dates_zones_and_float_ids_are_typed_as_pandas_types_them(export, tmp_path):
+    frame = pd.read_parquet(export.path)
+    serial = (frame["InvoiceDate"] - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+    for name, columns, extra in [
+        ("serial", {"InvoiceDate": serial}, {}),
+        (
+            "zoned",
+            {"InvoiceDate": frame["InvoiceDate"].dt.tz_localize("Asia/Tokyo")},
+            {"timezone": "Europe/London"},
+        ),
+        ("floats", {"CustomerID": frame["CustomerID"].astype(float), "InvoiceNo": frame["InvoiceNo"]}, {}),
+    ]:
+        input_cfg = _variant(export, tmp_path, name, **columns).model_copy(update=extra)
+        expected = cleaning.clean_transactions(
+            loading.load_transactions(input_cfg), CleaningConfig(), CODES, FLAGGED
+        )
+        result = _duckdb(input_cfg, CleaningConfig(), tmp_path)
+        pd.testing.assert_frame_equal(pd.read_parquet(result.clean_path), expected.clean)
+        pd.testing.assert_frame_equal(result.customers, metrics.customer_metrics(expected.clean, RFM))
+    # Tokyo 2011-01-01 10:00 is 01:00 in London (UTC+0 in winter)
+    assert result.customers is not None
+    zoned = _variant(export, tmp_path, "z2", InvoiceDate=frame["InvoiceDate"].dt.tz_localize("Asia/Tokyo"))
+    loaded = loading.load_transactions(zoned.model_copy(update={"timezone": "Europe/London"}))
+    assert loaded["invoice_date"].iloc[0] == pd.Timestamp("2011-01-01 01:00")
+
+
+def test_struct_column_is_refused_by_name(export, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(export.path).drop(["CustomerID"])
+    ids = pa.array([{"id": 1, "source": "crm"}] * table.num_rows)
+    path = tmp_path / "struct.parquet"
+    pq.write_table(table.append_column("CustomerID", ids), path)
+    message = _same_error(export.model_copy(update={"path": path}), tmp_path)
+    assert message.startswith(
+        f"{path}: column 'CustomerID' (input.columns.customer_id) is a parquet struct column"
+    )

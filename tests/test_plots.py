@@ -1,4 +1,4 @@
-"""money() labels, and every chart: a Figure with a title and labelled axes, on tiny inputs
+"""Every chart: a Figure with a title and labelled axes, on tiny inputs
 built the way the notebooks build them (the pipeline's own functions on a small clean table)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rfm_helpers import cleaning, clustering, eda, metrics, plots, reference, scoring, segments
+from rfm_helpers import cleaning, clustering, eda, metrics, plots, reference, scoring, segments, units
 from rfm_helpers.config import CleaningConfig, RFMConfig
 from rfm_helpers.paths import PROJECT_ROOT
 
@@ -29,50 +29,7 @@ def close_figures():
     plt.close("all")
 
 
-# --- money -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0, "£0"),
-        (950, "£950"),
-        (9_999, "£9,999"),
-        (10_000, "£10.0k"),
-        (12_300, "£12.3k"),
-        (999_999, "£1000.0k"),  # below 1e6 stays in k
-        (4_560_000, "£4.56M"),
-        (2_500_000_000, "£2.50B"),
-        (-950, "-£950"),
-        (-12_300, "-£12.3k"),
-        (-4_560_000, "-£4.56M"),
-        (0.4, "£0"),
-    ],
-)
-def test_money(value, expected):
-    assert plots.money(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0, "£0"),
-        (950, "£950"),
-        (12_300, "£12.3k"),
-        (200_000, "£200k"),
-        (1_000_000, "£1M"),
-        (2_500_000, "£2.5M"),
-        (10_000_000, "£10M"),
-        (-500_000, "-£500k"),
-    ],
-)
-def test_money_tick_drops_trailing_zeros(value, expected):
-    assert plots.money_tick(value) == expected
-
-
-@pytest.mark.parametrize(("share", "expected"), [(0.0, "0%"), (0.35, "35%"), (0.025, "2.5%"), (1.0, "100%")])
-def test_percent_tick(share, expected):
-    assert plots.percent_tick(share) == expected
+# --- labels -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -91,11 +48,6 @@ def test_wrap_label(text, expected):
 def tick(axis, value) -> str:
     """The label an axis writes at ``value``."""
     return axis.get_major_formatter()(value, 0)
-
-
-def test_money_currency():
-    assert plots.money(12_300, "$") == "$12.3k"
-    assert plots.money(-950, "€") == "-€950"
 
 
 def test_metric_label():
@@ -181,7 +133,7 @@ def segmented(scored) -> pd.DataFrame:
 def clustered(customers):
     X, _ = clustering.prepare_features(customers, FEATURES, True)
     labels, centroids = clustering.fit_clusters(X, 3, 42, 2, FEATURES)
-    names = clustering.name_clusters(pd.DataFrame(centroids, columns=FEATURES))
+    names = clustering.name_clusters(customers, labels, FEATURES)
     profile = clustering.cluster_profile(customers, labels, FEATURES, names)
     table = customers.assign(cluster=labels, cluster_name=pd.Categorical.from_codes(labels - 1, names))
     return X, profile, table, names
@@ -221,6 +173,30 @@ def assert_ticks_do_not_overlap(fig, axis) -> None:
         assert left.x1 < right.x0, f"tick labels overlap: {left} and {right}"
 
 
+def assert_no_text_overlaps(fig, texts) -> None:
+    """No two of ``texts`` (tick labels, bar labels) share a pixel once drawn."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_text().strip()]
+    for i, (text_a, a) in enumerate(boxes):
+        for text_b, b in boxes[i + 1 :]:
+            assert not a.overlaps(b), f"{text_a!r} overlaps {text_b!r}: {a} and {b}"
+
+
+def reading_order(fig, axis) -> list[str]:
+    """Tick labels of ``axis`` as a reader meets them: top to bottom (y), left to right (x)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    labels = [t for t in axis.get_ticklabels() if t.get_text()]
+    if axis.axis_name == "y":
+        labels.sort(key=lambda t: -t.get_window_extent(renderer).y0)
+    else:
+        labels.sort(key=lambda t: t.get_window_extent(renderer).x0)
+    return [t.get_text().replace("\n", " ") for t in labels]
+
+
 def category_ticks(axis) -> list[str]:
     """Tick labels as one line each (long category names are wrapped onto several lines)."""
     return [t.get_text().replace("\n", " ") for t in axis.get_ticklabels() if t.get_text()]
@@ -237,7 +213,7 @@ def test_cleaning_waterfall(cleaned):
     check_figure(fig, axes=axes[1:])
     assert axes[0].get_title() and axes[0].get_ylabel() == "Rows"
     assert axes[1].get_ylabel() == "Revenue (£)"
-    assert "green = added back" in axes[1].get_xlabel()
+    assert "green = the total rises because the removed lines had negative revenue" in axes[1].get_xlabel()
     applied = ledger[ledger["step"].eq("raw") | ledger["applied"]]
     # raw, each applied rule, clean
     assert len(axes[0].patches) == len(applied) + 1
@@ -385,43 +361,98 @@ def test_elbow(clustered):
 def test_cluster_medians(clustered):
     profile = clustered[1]
     fig = plots.cluster_medians(profile, FEATURES)
-    axes = check_figure(fig, xlabel=False)  # clusters are named on the x ticks
+    axes = check_figure(fig, ylabel=False)  # clusters are named once, on the shared y axis
     assert len(axes) == 3
-    for ax in axes:
-        assert category_ticks(ax.xaxis) == profile["cluster_name"].tolist()
-        assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())
-        assert_ticks_do_not_overlap(fig, ax.xaxis)
+    # cluster 1 on top: the y axis runs downwards, so the tick labels read in number order
+    assert category_ticks(axes[0].yaxis) == profile["cluster_name"].tolist()
+    assert axes[0].get_ylim()[0] > axes[0].get_ylim()[1]
+    assert_no_text_overlaps(fig, axes[0].get_yticklabels())
+    assert axes[2].get_xlabel() == "Monetary (revenue, £)"
 
 
-def test_cluster_medians_long_names_stay_readable():
-    """The names KMeans gets on the real data (k = 4) fit side by side in each panel."""
-    names = [
-        "Top Performers",
-        "High-Value Frequent Users",
-        "Moderately Engaged Users",
-        "Dormant or Low-Value Users",
-    ]
+def test_cluster_medians_labels_have_units_and_no_false_decimals():
     profile = pd.DataFrame(
         {
-            "cluster_name": names,
-            "recency_median": [9.0, 53.0, 19.0, 183.0],
-            "frequency_median": [10.0, 4.0, 2.0, 1.0],
-            "monetary_median": [3692.35, 1356.33, 439.54, 299.34],
+            "cluster": [1, 2],
+            "cluster_name": ["A", "B"],
+            "recency_median": [10.5, 53.0],
+            "frequency_median": [10.0, 4.0],
+            "monetary_median": [3692.35, 1356.33],
         }
     )
-    fig = plots.cluster_medians(profile, FEATURES)
-    for ax in fig.axes:
-        assert category_ticks(ax.xaxis) == names
-        assert_ticks_do_not_overlap(fig, ax.xaxis)
+    fig = plots.cluster_medians(profile, FEATURES, currency="$")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["10.5", "53"]  # a median between two days
+    assert [t.get_text() for t in fig.axes[1].texts] == ["10", "4"]  # never 10.00
+    assert [t.get_text() for t in fig.axes[2].texts] == ["$3,692", "$1,356"]
+
+
+def _cluster_names(k: int) -> list[str]:
+    """k long names like the ones KMeans gets when clusters share a word."""
+    words = ["Top Performers", "High-Value", "Mid-Value", "Low-Value", "Dormant"]
+    return [f"{words[i % 5]} (recent, very frequent, high-spend) #{i + 1}" for i in range(k)]
+
+
+@pytest.mark.parametrize("k", [2, 4, 10])
+def test_cluster_charts_stay_readable_for_any_k(k):
+    """Every cluster name, on every cluster chart, for k = 2 … 10: no label touches another."""
+    names = _cluster_names(k)
+    rng = np.random.default_rng(k)
+    profile = pd.DataFrame(
+        {
+            "cluster": range(1, k + 1),
+            "cluster_name": names,
+            "customers": rng.integers(10, 2000, k),
+            "recency_median": rng.uniform(1, 300, k).round(),
+            "frequency_median": rng.integers(1, 50, k).astype(float),
+            "monetary_median": rng.uniform(100, 90_000, k),
+        }
+    )
+    profile["customer_share"] = profile["customers"] / profile["customers"].sum()
+    profile["revenue_share"] = profile["monetary_median"] / profile["monetary_median"].sum()
+    table = pd.DataFrame(
+        {
+            "cluster_name": np.repeat(names, 5),
+            "recency": rng.uniform(1, 300, 5 * k),
+            "frequency": rng.integers(1, 50, 5 * k),
+            "monetary": rng.uniform(10, 90_000, 5 * k),
+        }
+    )
+    mix = pd.DataFrame(
+        rng.dirichlet([1, 1, 1, 1], k), index=names, columns=["WhatsApp", "SMS", "Email", "Calls"]
+    )
+    crosstab = pd.DataFrame(
+        rng.dirichlet([1] * 3, k).T, index=["Champions", "Loyal", "Lost Customers"], columns=names
+    )
+    charts = [
+        (plots.cluster_medians(profile, FEATURES), "y"),
+        (plots.cluster_boxplots(table, FEATURES, names), "y"),
+        (plots.contribution(profile, category="cluster_name"), "y"),
+        (plots.stacked_shares(mix, "Campaigns by channel", "Cluster", "Share of campaigns"), "y"),
+        (
+            plots.heatmap(
+                crosstab, "Segments by cluster", "Cluster", "RFM segment", n=profile["customers"].values
+            ),
+            "x",
+        ),
+    ]
+    for fig, axis in charts:
+        ax = fig.axes[0]
+        ticks = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
+        assert reading_order(fig, ax.yaxis if axis == "y" else ax.xaxis) == [
+            n + (f" n = {c:,}" if axis == "x" else "")
+            for n, c in zip(names, profile["customers"], strict=True)
+        ]
+        assert_no_text_overlaps(fig, [t for t in ticks if t.get_text()])
+        # the bar labels (values) touch neither each other nor the frame's right edge
+        assert_no_text_overlaps(fig, ax.texts)
 
 
 def test_cluster_boxplots(clustered):
     _, _, table, names = clustered
     fig = plots.cluster_boxplots(table, FEATURES, names)
-    axes = check_figure(fig, xlabel=False)  # clusters are named on the x ticks
-    for ax in axes:
-        assert category_ticks(ax.xaxis) == list(names)
-        assert_ticks_do_not_overlap(fig, ax.xaxis)
+    axes = check_figure(fig, ylabel=False)  # clusters are named once, on the shared y axis
+    assert category_ticks(axes[0].yaxis) == list(names)
+    assert_no_text_overlaps(fig, axes[0].get_yticklabels())
 
 
 def test_heatmap_of_a_crosstab(segmented, clustered):
@@ -487,3 +518,139 @@ def test_stacked_shares_of_cohorts(segmented):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [str(c) for c in by_cohort.columns[::-1]]
     assert tick(ax.yaxis, 0.4) == "40%"
+
+
+# --- compact ticks, sizes (n), notes and alt text ---------------------------------------
+
+
+def test_log_histogram_ticks_are_compact_and_never_run_together():
+    """Values up to 300M on a log axis: ticks 1 … 100M, each apart (no ``1,000,00010,000,000``)."""
+    values = pd.Series(np.geomspace(1, 3e8, 500))
+    fig = plots.distribution(values, "Revenue per account", "Revenue (IDR)", log_x=True, currency="IDR")
+    ax = fig.axes[0]
+    FigureCanvasAgg(fig).draw()
+    shown = [
+        t.get_text()
+        for t in ax.get_xticklabels()
+        if t.get_text() and ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]
+    ]
+    assert shown == [
+        "IDR 1",
+        "IDR 10",
+        "IDR 100",
+        "IDR 1k",
+        "IDR 10k",
+        "IDR 100k",
+        "IDR 1M",
+        "IDR 10M",
+        "IDR 100M",
+    ]
+    assert_ticks_do_not_overlap(fig, ax.xaxis)
+    # the median and the clip value carry the currency too
+    assert ax.get_legend().get_texts()[0].get_text() == f"median {units.money(values.median(), 'IDR')}"
+    assert "IDR" in ax.get_title()
+
+
+def test_share_bars_show_the_size_of_each_bar():
+    table = pd.DataFrame(
+        {"country": ["United Kingdom", "Finland"], "revenue_share": [0.82, 0.004], "customers": [3916, 12]}
+    )
+    fig = plots.share_bars(table, "country", "revenue_share", "Share of revenue", "Share")
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["0.4% (n = 12 customers)", "82.0% (n = 3,916 customers)"]  # bottom to top
+    assert_no_text_overlaps(fig, fig.axes[0].texts)
+    # every label inside the frame (the value axis widens for it)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    frame = fig.axes[0].get_window_extent(canvas.get_renderer())
+    assert all(t.get_window_extent(canvas.get_renderer()).x1 <= frame.x1 for t in fig.axes[0].texts)
+    plain_fig = plots.share_bars(table, "country", "revenue_share", "Share", "Share", n=None)
+    assert [t.get_text() for t in plain_fig.axes[0].texts] == ["0.4%", "82.0%"]
+
+
+def test_heatmap_shows_the_size_of_each_column():
+    shares = pd.DataFrame(
+        {"United Kingdom": [0.2, 0.8], "Finland": [0.25, 0.75]}, index=["Champions", "Lost Customers"]
+    )
+    sizes = pd.Series({"Finland": 12, "United Kingdom": 3916})  # any order: matched by name
+    fig = plots.heatmap(shares, "Segment mix", "Country", "Segment", n=sizes)
+    assert category_ticks(fig.axes[0].xaxis) == ["United Kingdom n = 3,916", "Finland n = 12"]
+    assert_ticks_do_not_overlap(fig, fig.axes[0].xaxis)
+    with pytest.raises(ValueError, match="1 sizes for 2"):
+        plots.heatmap(shares, "Segment mix", "Country", "Segment", n=[3])
+
+
+def test_cohort_chart_shows_cohort_sizes_and_a_note(segmented):
+    counts = segments.segment_crosstab(segmented, segments.COHORT, normalize=False).T
+    by_cohort = counts.div(counts.sum(axis=1), axis=0)
+    note = "Dec 2010 is where the data starts: its cohort also holds customers whose first order was earlier."
+    fig = plots.stacked_shares(
+        by_cohort, "Segment of each cohort", "Month of first order", n=counts.sum(axis=1), note=note
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == [f"n = {c:,}" for c in counts.sum(axis=1)]
+    assert sum(int(t.get_text().removeprefix("n = ").replace(",", "")) for t in ax.texts) == len(segmented)
+    assert_no_text_overlaps(fig, ax.texts)
+    assert fig.texts[0].get_text() == note
+
+
+def test_first_month_of_the_trend_says_why_all_are_new(clean):
+    trend = metrics.monthly_rfm_trend(clean, RFMConfig())
+    assert trend["returning_customers"].iloc[0] == 0  # nobody can return in the first month
+    fig = plots.monthly_trend(trend)
+    (note,) = fig.axes[0].texts
+    assert note.get_text() == "data starts here:\nall counted as new"
+    assert note.xy[0] == pd.to_datetime(trend["month"].astype(str)).iloc[0]
+
+
+def test_figures_carry_their_title_as_alt_text():
+    summary = pd.DataFrame(
+        {"segment": ["Champions", "Loyal"], "customers": [3, 1], "customer_share": [0.75, 0.25]}
+    )
+    fig = plots.segment_sizes(summary)
+    data, metadata = fig._repr_mimebundle_()
+    assert data == {"text/plain": "Customers per segment"}
+    assert metadata == {"image/png": {"alt": "Customers per segment"}}
+    profile = pd.DataFrame({"cluster": [1], "cluster_name": ["A"], "recency_median": [3.0]})
+    assert plots.figure_title(plots.cluster_medians(profile, ["recency"])) == (
+        "Cluster profiles (median per cluster): Median recency"
+    )
+
+
+def test_cluster_panels_value_ticks_stay_apart_with_a_currency_code():
+    """Four narrow panels (the account run) with revenue in the billions of IDR: the value ticks
+    of each panel never run together (``IDR0IDR5MIDR10M``); the code is in the axis label."""
+    features = ["recency", "frequency_broadcast", "frequency_charged", "monetary"]
+    profile = pd.DataFrame(
+        {
+            "cluster": [1, 2, 3, 4],
+            "cluster_name": ["Top Performers", "High-Value", "Dormant (low-spend)", "Low-Value (lapsed)"],
+            "recency_median": [3.0, 36.0, 187.0, 48.0],
+            "frequency_broadcast_median": [101.0, 32.0, 5.0, 30.0],
+            "frequency_charged_median": [42167.0, 11481.0, 478.0, 0.0],
+            "monetary_median": [22_908_869.0, 6_381_823.0, 248_640.0, 0.0],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "cluster_name": np.repeat(profile["cluster_name"], 3).to_numpy(),
+            "recency": np.arange(12.0) + 1,
+            "frequency_broadcast": np.arange(12) + 1,
+            "frequency_charged": np.geomspace(1, 4e6, 12),
+            "monetary": np.geomspace(1, 3e9, 12),
+        }
+    )
+    for fig in (
+        plots.cluster_medians(profile, features, currency="IDR", entity="accounts"),
+        plots.cluster_boxplots(table, features, profile["cluster_name"], currency="IDR", entity="accounts"),
+    ):
+        for ax in fig.axes:
+            assert_ticks_do_not_overlap(fig, ax.xaxis)
+        assert fig.axes[3].get_xlabel().startswith("Monetary (revenue, IDR)")
+        assert fig.axes[0].get_xlabel().startswith("Recency (days since last campaign)")
+    medians = plots.cluster_medians(profile, features, currency="IDR")
+    assert [t.get_text() for t in medians.axes[3].texts] == ["IDR 22.9M", "IDR 6.38M", "IDR 249k", "IDR 0"]
+    assert (
+        plots.cluster_medians(profile, ["monetary"], currency="£").axes[0].xaxis.get_major_formatter()(2e6, 0)
+        == "£2M"
+    )

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_bad_input import run_runner, sha256, transactions, write_csv, write_params
+from bad_input_support import run_runner, sha256, transactions, write_csv, write_params
 
 pytestmark = pytest.mark.slow
 

@@ -48,6 +48,8 @@ class SeedRun:
     scored: pd.DataFrame
     notes: list[str]
     segmented: pd.DataFrame
+    netting: cleaning.NettingSummary | None
+    rfm: pd.DataFrame
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +68,13 @@ def seed() -> SeedRun:
     table = reference.load_segment_table(cfg.reference.segments)
     groups = reference.load_segment_groups(cfg.reference.segment_groups, table["segment"])
     segmented = segments.assign_segments(scored, table, groups)
-    return SeedRun(cfg, result.clean, result.ledger, trimmed, scored, notes, segmented)
+    return SeedRun(cfg, result.clean, result.ledger, trimmed, scored, notes, segmented, result.netting, rfm)
 
 
 def test_seed_params_are_the_documents_method(seed: SeedRun) -> None:
     assert seed.cfg.input.path.as_posix() == "data/raw/online_retail.parquet"
     assert not seed.cfg.cleaning.drop_non_product_codes  # postage kept
+    assert seed.cfg.cleaning.cancellations == "drop"  # cancellation lines removed, their orders kept
     assert seed.cfg.cleaning.duplicates == "consolidate"
     rfm = seed.cfg.rfm
     assert (rfm.recency_from, rfm.frequency, rfm.outliers, rfm.scoring) == (
@@ -87,6 +90,25 @@ def test_cleaning_counts_match_the_document(seed: SeedRun) -> None:
     ledger = seed.ledger.set_index("step")
     assert ledger.loc["missing_customer", "rows_remaining"] == 397_884
     assert ledger.loc["duplicates", "rows_removed"] == 10_038  # "(10038, 12)" in the document
+
+
+def test_seed_keeps_cancelled_orders_and_says_how_much(seed: SeedRun) -> None:
+    ledger = seed.ledger.set_index("step")
+    assert ledger.loc["cancellation_lines", "rows_removed"] == 9_288
+    row = ledger.loc["cancelled_orders"]
+    assert not row["applied"] and row["rows_removed"] == 0
+    # Measured as the default method would net them: £481,610.23 of cancelled sales kept.
+    assert seed.netting.mode == "drop"
+    assert seed.netting.revenue == 481_610.23
+    assert (seed.netting.purchase_lines_removed, seed.netting.purchase_lines_reduced) == (3_001, 4_284)
+    assert row["note"].startswith(
+        "not applied (cleaning.cancellations: drop, the source document's method): cancelled orders stay "
+        "counted as sales, 481,610.23 of revenue"
+    )
+    # What the document's method keeps: 12346's cancelled jars and 16446's cancelled paper craft.
+    monetary = seed.rfm.set_index("customer_id")["monetary"]
+    assert monetary["12346"] == pytest.approx(77_183.60)
+    assert monetary["16446"] == pytest.approx(168_472.50)
 
 
 def test_seed_is_scored_by_qcut_without_fallback(seed: SeedRun) -> None:

@@ -10,7 +10,14 @@ import pytest
 from conftest import GROUPS, SEGMENTS
 
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.segments import COHORT, assign_segments, segment_crosstab, segment_summary
+from rfm_helpers.segments import (
+    COHORT,
+    assign_segments,
+    code_grid,
+    code_table_quirks,
+    segment_crosstab,
+    segment_summary,
+)
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 
@@ -135,3 +142,62 @@ def test_crosstab_by_cohort(scored, segment_table, segment_groups):
     assert counts.columns.tolist() == pd.to_datetime(["2010-12-01", "2011-11-01"]).tolist()
     assert counts.sum().tolist() == [3, 1]
     assert counts.loc["New Customers", pd.Timestamp("2011-11-01")] == 1
+
+
+# --- the code table as a grid ----------------------------------------------------------
+
+
+def test_code_grid_has_every_code_once_with_its_scores(segment_table, scored):
+    grid = code_grid(segment_table, scored)
+    assert len(grid) == 125 and grid["rfm_code"].is_unique
+    row = grid.set_index("rfm_code").loc["155"]
+    assert (row["R"], row["F"], row["M"]) == (1, 5, 5)
+    assert row["segment"] == "Cannot Lose Them"
+    # customers per code: a 555, b 111, c 512, d 155
+    assert grid.set_index("rfm_code")["customers"].loc[["555", "111", "512", "155", "554"]].tolist() == [
+        1,
+        1,
+        1,
+        1,
+        0,
+    ]
+    assert grid["segment"].cat.categories.tolist() == SEGMENTS
+
+
+def test_quirks_of_the_shipped_table(segment_table, scored):
+    """Read off data/reference/rfm_segments.csv by hand: Cannot Lose Them lists 155, 154,
+    144, 214, 215, 115, 114, 113: five codes with F = 1 (214, 215, 115, 114, 113) and two
+    with F = 5 (155, 154)."""
+    quirks = code_table_quirks(code_grid(segment_table, scored)).set_index(["segment", "score"])
+    cannot = quirks.loc[("Cannot Lose Them", "F")]
+    assert cannot["codes"] == 8
+    assert cannot["lowest"] == "113, 114, 115, 214, 215"
+    assert cannot["highest"] == "154, 155"
+    assert cannot["customers_highest"] == 1  # customer d, 155
+    assert cannot["note"] == (
+        "Cannot Lose Them mixes F = 1 and F = 5: 5 of its 8 codes have F = 1 (113, 114, 115, 214, 215), "
+        "2 have F = 5 (154, 155); 0 customers are in the F = 1 codes, 1 in the F = 5 codes."
+    )
+    # The other segments reaching both ends of a score, by hand: Promising (M: 521 and 515,
+    # 525, 415, 425, 315), About To Sleep (F: 213, 312 and 251), Lost Customers (F: 111, 112 and 151).
+    assert sorted(quirks.index) == [
+        ("About To Sleep", "F"),
+        ("Cannot Lose Them", "F"),
+        ("Lost Customers", "F"),
+        ("Promising", "M"),
+    ]
+    assert quirks.loc[("Promising", "M"), "lowest"] == "521"
+    assert quirks.loc[("Lost Customers", "F"), "highest"] == "151"
+
+
+def test_quirks_are_measured_per_score():
+    table = pd.DataFrame(
+        {
+            "rfm_code": ["".join(c) for c in itertools.product("12345", repeat=3)],
+        }
+    )
+    table["segment"] = np.where(table["rfm_code"].str[0] >= "3", "Recent", "Old")
+    quirks = code_table_quirks(code_grid(table))
+    # "Recent" holds R = 3..5 only and "Old" R = 1..2, but both reach F and M = 1 and 5
+    assert set(quirks["score"]) == {"F", "M"} and "R" not in set(quirks["score"])
+    assert "customers_lowest" not in quirks.columns

@@ -1,6 +1,7 @@
 """The synthetic platform: deterministic, the documented schema, and the quirks the extraction
 must survive (heavy tails, single-channel accounts, test accounts, statuses, midnight UTC,
-events outside the window, renamed WhatsApp numbers); ensure_database rebuilds only when stale."""
+events outside the window, renamed WhatsApp numbers); ensure_database rebuilds only when stale
+(who may rebuild what: tests/test_data_ownership.py)."""
 
 from __future__ import annotations
 
@@ -108,23 +109,44 @@ def test_dormant_accounts_stop_before_the_window_ends(tables):
     assert (last < "2024-06-01").mean() > 0.05
 
 
-def test_ensure_database_builds_once_and_rebuilds_when_settings_change(tmp_path):
-    path = tmp_path / "synthetic" / "accounts.duckdb"
-    source = AccountsSource(duckdb_path=path, synthetic_accounts=40, synthetic_seed=1)
+def test_ensure_database_builds_once_and_rebuilds_when_settings_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    path = tmp_path / "data" / "synthetic" / "accounts.duckdb"
+    source = AccountsSource(synthetic={"accounts": 40, "seed": 1, "file": "accounts.duckdb"})
     assert ensure_database(source) == path
     built = path.stat().st_mtime_ns
     assert ensure_database(source) == path and path.stat().st_mtime_ns == built
-    ensure_database(source.model_copy(update={"synthetic_seed": 2}))
+    ensure_database(AccountsSource(synthetic={"accounts": 40, "seed": 2, "file": "accounts.duckdb"}))
     assert '"seed": 2' in recorded_settings(path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["accounts.duckdb"]  # no temp files left
 
 
-def test_supplied_file_is_required_when_not_synthetic(tmp_path):
-    with pytest.raises(FileNotFoundError, match="accounts.duckdb_path"):
-        ensure_database(AccountsSource(duckdb_path=tmp_path / "x.duckdb", synthetic_accounts=None))
+def test_ensure_database_only_generates_for_engine_synthetic(tmp_path):
+    with pytest.raises(ValueError, match="only engine: synthetic generates data"):
+        ensure_database(AccountsSource(engine="duckdb", duckdb_path=tmp_path / "x.duckdb"))
 
 
 def test_cli_writes_a_duckdb_file(tmp_path, capsys):
-    main(["--accounts", "30", "--seed", "3", "--duckdb", str(tmp_path / "cli.duckdb")])
+    assert main(["--accounts", "30", "--seed", "3", "--duckdb", str(tmp_path / "cli.duckdb")]) == 0
     assert "raw.whatsappbroadcasts" in capsys.readouterr().out
     assert '"n_accounts": 30' in recorded_settings(tmp_path / "cli.duckdb")
+
+
+# --- the kinds of accounts and the export day (the calibration: tests/test_calibration.py) ----
+
+
+def test_kinds_of_accounts_in_fixed_numbers():
+    from rfm_helpers.synthetic_accounts import PROFILES, profile_counts
+
+    assert [p.name for p in PROFILES] == ["enterprise", "automation", "churned", "regular"]
+    assert profile_counts(3000) == [6, 12, 900, 2082]  # 0.2 %, 0.4 %, 30 %, the rest
+    assert profile_counts(20) == [1, 1, 6, 12]  # at least one big sender of each kind
+
+
+def test_nothing_is_finished_after_the_export_day(tables):
+    # last_day 2024-12-22 00:00 in Jakarta is 2024-12-21 17:00 UTC.
+    exported = pd.Timestamp("2024-12-21 17:00:00")
+    later = pd.concat([tables[t].loc[tables[t]["created_at"] >= exported] for t in CHANNEL_TABLES.values()])
+    assert len(later) > 0 and later["status"].eq("scheduled").all()  # the New Year campaigns
+    for mart in ("mart.wa_blast_transaction_aggregate", "mart.sms_blast_transaction_aggregate"):
+        assert tables[mart]["transaction_date"].max() < pd.Timestamp("2024-12-22").date()

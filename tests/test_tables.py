@@ -64,8 +64,9 @@ def test_whole_number_floats_have_no_decimals():
     assert fmt("recency_median", [5.0, 1234.0, np.nan]) == ["5", "1,234", ""]
 
 
-def test_other_floats_have_two_decimals():
-    assert fmt("silhouette", [0.41666, 1234.5, 2.0]) == ["0.42", "1,234.50", "2.00"]
+def test_other_floats_have_two_decimals_below_a_thousand():
+    assert fmt("silhouette", [0.41666, 12.5, 2.0]) == ["0.42", "12.50", "2.00"]
+    assert fmt("inertia", [13_002.0, 6_470.58, 0.5]) == ["13,002", "6,471", "0"]
 
 
 def test_text_and_bool_columns_are_left_as_is():
@@ -211,7 +212,7 @@ def test_segment_view_columns():
         "share of revenue",
         "median recency (days)",
         "median frequency (orders)",
-        "median monetary",
+        "median spend",
     ]
     assert view["share of customers"].tolist() == [0.75, 0.25]
 
@@ -234,3 +235,183 @@ def test_integer_money_keeps_the_currency():
     html = tables.styled(pd.DataFrame({"revenue": [1500, -20], "rows_zero_price": [1336, 2]})).to_html()
     assert "£1,500" in html and "-£20" in html
     assert "1,336" in html and "£1,336" not in html  # a count of rows, not money
+
+
+# --- human labels and units everywhere ---------------------------------------------------
+
+
+def headers(html: str) -> list[str]:
+    return [h.strip() for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]*)</th>', html)]
+
+
+def cell_alignment(html: str) -> dict[int, str]:
+    """``{column number: text-align}`` of the body cells, from the Styler's CSS rules."""
+    aligned = {}
+    for selectors, props in re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0]):
+        align = re.search(r"text-align: (\w+)", props)
+        for column in re.findall(r"_row\d+_col(\d+)", selectors):
+            if align:
+                aligned[int(column)] = align.group(1)
+    return aligned
+
+
+def test_headers_are_human_labels_not_snake_case():
+    df = pd.DataFrame(
+        {
+            "cluster": [1],
+            "cluster_name": ["Top Performers"],
+            "customers": [700],
+            "customer_share": [0.16],
+            "recency_median": [9.0],
+            "frequency_median": [10.0],
+            "monetary_median": [3692.35],
+            "revenue_share": [0.64],
+            "share_wa": [0.6],
+            "customers_above": [216],
+            "n_descriptions": [8],
+        }
+    )
+    html = tables.styled(df, frequency_unit="invoice lines").to_html()
+    assert headers(html) == [
+        "Cluster",
+        "Cluster name",
+        "Customers",
+        "Share of customers",
+        "Median recency (days)",
+        "Median frequency (invoice lines)",
+        "Median spend",
+        "Share of revenue",
+        "WhatsApp share",
+        "Customers above the threshold",
+        "Distinct descriptions",
+    ]
+    assert not [h for h in headers(html) if "_" in h]
+    accounts = headers(tables.styled(df, entity="accounts").to_html())
+    assert accounts[2:4] == ["Accounts", "Share of accounts"]
+    assert "Accounts above the threshold" in accounts
+
+
+def test_column_label_of_unknown_names():
+    assert tables.column_label("rows_zero_price") == "Rows with price 0"
+    assert tables.column_label("some_new_column") == "Some new column"
+    assert tables.column_label("what the numbers say") == "What the numbers say"
+    assert tables.column_label("monetary", currency="$") == "Monetary ($)"
+
+
+def test_counts_and_days_are_integers_not_money_or_decimals():
+    df = pd.DataFrame(
+        {
+            "customers": [239.0, 46829.0],  # counts stored as float (after a merge)
+            "frequency_charged_median": [46829.0, 5886.0],
+            "recency_median": [10.5, 83.0],  # a median between two days keeps its half
+            "rows_zero_price": [1336, 2],
+            "amount": [10646, 2985],  # an extraction ledger's amount counts campaigns
+        }
+    )
+    assert cells(tables.styled(df).to_html()) == [
+        "239", "46,829", "10.5", "1,336", "10,646",
+        "46,829", "5,886", "83", "2", "2,985",
+    ]  # fmt: skip
+
+
+def test_booleans_say_yes_or_no_and_dtypes_are_words():
+    df = pd.DataFrame(
+        {
+            "column": ["quantity", "invoice_date", "customer_id"],
+            "type": ["float64", "datetime64[us]", "str"],
+            "charged": [True, False, True],
+        }
+    )
+    html = tables.styled(df).to_html()
+    assert cells(html) == [
+        "Quantity", "decimal number", "yes",
+        "Invoice date", "date and time", "no",
+        "Customer ID", "text", "yes",
+    ]  # fmt: skip
+    assert "float64" not in html and "datetime64" not in html
+
+
+def test_a_summary_per_metric_takes_each_rows_unit():
+    """eda.numeric_summary of R, F, M: recency in days, frequency in orders, monetary in money;
+    the count of values always an integer; an interpolated quantile of counts rounded."""
+    summary = pd.DataFrame(
+        {
+            "column": ["recency", "frequency", "monetary", "frequency_charged"],
+            "count": [4334.0, 4334.0, 4334.0, 2661.0],
+            "mean": [93.234, 4.2512, 2015.5712, 46096.2],
+            "p25": [18.0, 1.0, 304.2431, 2621.8],
+            "median": [50.5, 2.0, 661.42, 19377.0],
+            "max": [374.0, 206.0, 279138.02, 3953998.0],
+        }
+    )
+    html = tables.styled(summary, currency="€").to_html()
+    assert cells(html) == [
+        "Recency (days)", "4,334", "93.2", "18", "50.5", "374",
+        "Frequency (orders)", "4,334", "4.3", "1", "2", "206",
+        # a row reaching 100,000: no cents in that row
+        "Monetary (€)", "4,334", "€2,016", "€304", "€661", "€279,138",
+        "Charged messages", "2,661", "46,096", "2,622", "19,377", "3,953,998",
+    ]  # fmt: skip
+
+
+def test_large_money_columns_drop_the_cents_together():
+    df = pd.DataFrame({"revenue": [5_348_399.13, 890_067.68, 0.5]})
+    assert cells(tables.styled(df).to_html()) == ["£5,348,399", "£890,068", "£0"]
+    assert cells(tables.styled(pd.DataFrame({"revenue": [12_345.678, 0.5]})).to_html()) == [
+        "£12,345.68",
+        "£0.50",
+    ]
+
+
+def test_currency_caption_and_headers_are_escaped():
+    df = pd.DataFrame({"revenue": [1500.5], "<i>col</i>": ["x"]})
+    html = tables.styled(df, caption="Top <script>x</script>", currency="<b>£</b>").to_html()
+    assert "&lt;b&gt;£&lt;/b&gt;1,500.50" in html
+    assert "<b>£</b>" not in html
+    assert "<caption>Top &lt;script&gt;x&lt;/script&gt;</caption>" in html
+    assert "<i>col</i>" not in html and "&lt;i&gt;col&lt;/i&gt;" in html
+
+
+def test_formatted_money_text_is_right_aligned_and_identifiers_left():
+    view = tables.ledger_view(
+        pd.DataFrame(
+            {
+                "step": ["raw"],
+                "rule": ["Transactions as loaded."],
+                "applied": [True],
+                "note": [""],
+                "rows_removed": [0],
+                "revenue_removed": [-896_812.49],
+                "rows_remaining": [541_909],
+                "revenue_remaining": [9_747_747.93],
+            }
+        )
+    )
+    html = tables.styled(view.assign(customer_id=["17850"])).to_html()
+    # columns: rule, applied, rows removed, revenue removed, rows left, revenue left, note, customer_id
+    alignment = cell_alignment(html)
+    assert (alignment[3], alignment[5]) == ("right", "right")  # -£897k, £9.75M
+    assert (alignment[0], alignment[7]) == ("left", "left")  # the rule, a customer id
+    assert "-£897k" in html
+
+
+def test_channel_codes_are_written_out():
+    df = pd.DataFrame({"profile": ["wa+sms", "call"], "channel": ["email", "all"], "accounts": [3, 1]})
+    assert cells(tables.styled(df).to_html()) == ["WhatsApp + SMS", "Email", "3", "Calls", "All", "1"]
+
+
+def test_a_summary_already_labelled_keeps_its_row_units():
+    """A table whose headers and metric names were labelled upstream (``eda.readable``) is
+    still formatted per row: the units follow the labels."""
+    summary = pd.DataFrame(
+        {
+            "Column": ["Recency (days)", "Revenue"],
+            "Mean": [93.234, 2015.5712],
+            "25th percentile": [18.0, 304.2431],
+            "Maximum": [374.0, 9138.02],
+        }
+    )
+    assert cells(tables.styled(summary).to_html()) == [
+        "Recency (days)", "93.2", "18", "374",
+        "Revenue", "£2,015.57", "£304.24", "£9,138.02",
+    ]  # fmt: skip

@@ -46,7 +46,7 @@ SELECT
   invoice_id, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, amount,
   revenue, row_id,
   CASE
-    WHEN :rule_cancellations AND invoice_id LIKE 'C%' THEN 'cancellations'
+    WHEN :rule_cancellation_lines AND invoice_id LIKE 'C%' THEN 'cancellation_lines'
     WHEN :rule_non_positive_quantity AND NOT COALESCE(quantity > 0, FALSE) THEN 'non_positive_quantity'
     WHEN :rule_flagged_descriptions
       AND LOWER(description) IN (SELECT description_key FROM rfm_flagged_descriptions)

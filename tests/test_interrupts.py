@@ -1,0 +1,81 @@
+"""Ctrl-C handling of the runner (``rfm_helpers.interrupts``): held during critical blocks and
+delivered after them; the quiet start-up handler only when the runner is the program."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rfm_helpers import interrupts
+from rfm_helpers.paths import PROJECT_ROOT
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # Python runs the handler at the next bytecode boundary
+
+
+def test_ctrl_c_inside_a_deferred_block_arrives_after_it() -> None:
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        ctrl_c()
+        done.append("the block went on")
+    assert done == ["the block went on"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_nested_blocks_deliver_it_after_the_outer_one() -> None:
+    steps = []
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        with interrupts.deferred():
+            ctrl_c()
+            steps.append("inner")
+        steps.append("outer")
+    assert steps == ["inner", "outer"]
+
+
+def test_without_ctrl_c_nothing_happens() -> None:
+    with interrupts.deferred():
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_error_in_the_block_wins() -> None:
+    with pytest.raises(ValueError), interrupts.deferred():
+        ctrl_c()
+        raise ValueError("the block failed")
+
+
+def test_start_up_guard_only_when_the_runner_is_the_program() -> None:
+    assert interrupts.guard_startup() is False  # pytest is the program here
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_while_the_program_starts_exits_130_in_one_line(tmp_path: Path) -> None:
+    """A program that guards its start-up as the runner does (``python -m``), then gets Ctrl-C
+    before its main()."""
+    (tmp_path / "slow_start.py").write_text(
+        "import os, signal, time\n"
+        "from rfm_helpers import interrupts\n"
+        "assert interrupts.guard_startup('slow_start')\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(5)\n"
+        "print('not reached')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "slow_start"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "Interrupted while starting: nothing was run or published.\n"
+    assert done.stdout == ""
