@@ -1,44 +1,13 @@
-"""Exploratory summaries of the clean transactions (one row per invoice line), the labels the
-report tables show instead of internal names, and the EDA report's key findings."""
+"""Exploratory summaries of the clean transactions (one row per invoice line), tables relabelled
+for readers (labels from :data:`rfm_helpers.tables.COLUMN_LABELS`), and the EDA report's key
+findings."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from rfm_helpers.tables import column_label as label
 from rfm_helpers.units import money
-
-LABELS = {
-    "invoice_id": "Invoice",
-    "stock_code": "Stock code",
-    "description": "Description",
-    "quantity": "Quantity",
-    "invoice_date": "Invoice date",
-    "unit_price": "Unit price",
-    "customer_id": "Customer ID",
-    "country": "Country",
-    "amount": "Amount",
-    "revenue": "Revenue",
-    "invoice_starts_with_c": "Invoice starts with C",
-    "rows_zero_price": "Rows with price 0",
-    "n_descriptions": "Number of descriptions",
-    "revenue_share": "Share of revenue",
-    "rows_missing_customer": "Rows without customer ID",
-    "share_missing": "Share without customer ID",
-    "revenue_missing": "Revenue without customer ID",
-    "rows_in_file": "Rows in the raw file",
-    "rows_reaching_rule": "Rows this rule removes",
-    "rows_removed_earlier": "Rows an earlier rule removes",
-    "p25": "25th percentile",
-    "p75": "75th percentile",
-    "std": "Standard deviation",
-}
-"""Internal column names in the reports' words; other names are shown in sentence case."""
-
-
-def label(name: object) -> str:
-    """``invoice_starts_with_c`` → "Invoice starts with C"; unknown names in sentence case."""
-    text = str(name)
-    return LABELS.get(text, text.replace("_", " ")[:1].upper() + text.replace("_", " ")[1:])
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:

@@ -601,12 +601,13 @@ def insight_findings(
     at_risk = groups[groups["goal"].map(is_win_back)]
     if len(at_risk):
         name, row = at_risk.index[0], at_risk.iloc[0]
+        members = [str(m) for m in pd.unique(scored.loc[scored["group"].astype(str) == name, "segment"])]
         items.append(
             f"**Revenue at risk: {units.money(row['revenue'], currency)} "
             f"({_pct(row['revenue'] / revenue)} of{of_all} revenue)** from the "
             f"**{int(row['customers']):,} {name}** customers ({_pct(row['customers'] / count)} of{of_all} "
-            f"customers), goal *{row['goal'].lower()}*: their median last order was "
-            f"{units.days(row['recency'])} ago."
+            f"customers; segments {_listing(members)}), goal *{row['goal'].lower()}*: their median last "
+            f"order was {units.days(row['recency'])} ago."
         )
     rank = {goal: i for i, goal in enumerate(groups["goal"])}
     ordered = actions.assign(rank=actions["recommended_action"].map(rank).fillna(len(rank)))
@@ -622,7 +623,7 @@ def insight_findings(
         name = groups["revenue"].idxmax()
         row = groups.loc[name]
         items.append(
-            f"The most valuable group is **{name}** (goal *{row['goal'].lower()}*): "
+            f"The group with the most revenue is **{name}** (goal *{row['goal'].lower()}*): "
             f"{int(row['customers']):,} customers ({_pct(row['customers'] / count)} of{of_all} customers) "
             f"bring **{units.money(row['revenue'], currency)}, "
             f"{_pct(row['revenue'] / revenue)} of{of_all} revenue**."

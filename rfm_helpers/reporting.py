@@ -145,12 +145,14 @@ def summarize_export(
 
     Returns ``entity``, ``count`` (rows), ``revenue`` (sum of ``monetary``), ``first`` and
     ``last`` (dates of the first and last purchase, when the export has them), ``not_scored``
-    (rows without a group) and ``groups``: one ``{name, goal, count, revenue, count_share,
+    (rows without a group), ``actions`` (rows per ``recommended_action``, most frequent first:
+    the action a row gets can differ from its group's goal) and ``groups``: one ``{name, goal, count, revenue, count_share,
     revenue_share}`` per segment group (or cluster), in playbook ``priorities`` order (clusters:
     by number). Read with the csv module, one row at a time: the runner needs no pandas.
     """
     by_column = None
     groups: dict[str, dict[str, Any]] = {}
+    actions: dict[str, int] = {}
     count, revenue, not_scored = 0, 0.0, 0
     first, last = None, None
     with path.open(newline="", encoding="utf-8") as fh:
@@ -165,6 +167,8 @@ def summarize_export(
                 first = min(first or row["first_purchase"], row["first_purchase"])
             if row.get("last_purchase"):
                 last = max(last or row["last_purchase"], row["last_purchase"])
+            if row.get("recommended_action"):
+                actions[row["recommended_action"]] = actions.get(row["recommended_action"], 0) + 1
             name = (row.get(by_column) or "").strip() if by_column else ""
             if not name:
                 not_scored += 1
@@ -193,6 +197,7 @@ def summarize_export(
         "first": first[:10] if first else None,
         "last": last[:10] if last else None,
         "not_scored": not_scored,
+        "actions": sorted(actions.items(), key=lambda item: (-item[1], item[0])),
         "by": "cluster" if by_column == "cluster_name" else "group",
         "groups": sorted(groups.values(), key=key),
     }

@@ -292,12 +292,12 @@ def test_readable_labels_headers_values_and_column_names():
     view = eda.readable(table)
     assert view.columns.tolist() == [
         "Column",
-        "Invoice starts with C",
+        "Invoice starts with C (cancellation)",
         "Rows with price 0",
         "Share of revenue",
     ]
     assert view["Column"].tolist() == ["Unit price", "Customer ID", "Basket size"]
-    assert view["Invoice starts with C"].tolist() == ["yes", "no", "yes"]
+    assert view["Invoice starts with C (cancellation)"].tolist() == ["yes", "no", "yes"]
     assert view["Rows with price 0"].tolist() == [1, 2, 3]  # numbers untouched
     assert table.columns[0] == "column"  # the input is not modified
     assert not any("_" in c for c in view.columns)

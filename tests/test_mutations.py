@@ -38,8 +38,9 @@ MUTANTS = 300
 SNAPSHOT = "2012-06-01"
 """After every date of the base file, so only a mutated date can fall after it."""
 TOOL_ERRORS = (InputError, CleaningError, MetricsError, DomainError)
-NON_PRODUCT = reference.load_non_product_codes(PROJECT_ROOT / "data" / "reference" / "non_product_stock_codes.csv")
-FLAGGED = reference.load_flagged_descriptions(PROJECT_ROOT / "data" / "reference" / "flagged_descriptions.csv")
+REFERENCE = PROJECT_ROOT / "data" / "reference"
+NON_PRODUCT = reference.load_non_product_codes(REFERENCE / "non_product_stock_codes.csv")
+FLAGGED = reference.load_flagged_descriptions(REFERENCE / "flagged_descriptions.csv")
 
 
 # --- mutations: each takes the file's bytes and a seeded Random, returns new bytes ----------
@@ -237,7 +238,9 @@ def test_every_mutant_fails_by_name_or_accounts_for_every_row(valid_csv: bytes, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 17, 42])
-def test_mutants_through_the_runner_never_show_a_traceback(valid_csv: bytes, tmp_path: Path, seed: int) -> None:
+def test_mutants_through_the_runner_never_show_a_traceback(
+    valid_csv: bytes, tmp_path: Path, seed: int
+) -> None:
     data, _ = mutate(valid_csv, seed)
     path = tmp_path / "mutant.csv"
     path.write_bytes(data)

@@ -604,13 +604,14 @@ def test_insight_findings_act_on_the_revenue_at_risk(playbook):
         "below are of the 8 scored customers.",
         # High-Risk: 60 + 50 + 40 = £150 of £1,000; recency 20, 40, 100: median 40
         "- **Revenue at risk: £150 (15% of all revenue)** from the **3 High-Risk** customers (30% of all "
-        "customers), goal *win back*: their median last order was 40 days ago.",
+        "customers; segments At Risk and Cannot Lose Them), goal *win back*: their median last order was 40 "
+        "days ago.",
         # in playbook order; nurture: b1 and l2 (moved) and n1; review: x1, x2
         "- Recommended actions, one per customer: **retain and grow 2**, **win back 2**, **nurture 3** "
         "(2 instead of a win-back: ordered within 30 days), **reactivate cheaply or let go 1** and "
         "**review individually 2**.",
-        "- The most valuable group is **Loyal & High-Value** (goal *retain and grow*): 2 customers (20% of "
-        "all customers) bring **£800, 80% of all revenue**.",
+        "- The group with the most revenue is **Loyal & High-Value** (goal *retain and grow*): 2 customers "
+        "(20% of all customers) bring **£800, 80% of all revenue**.",
     ]
     # a playbook without a win-back goal has no revenue at risk to name
     calm = playbook.assign(goal=["Retain", "Keep in touch", "Nurture", "Let go"])

@@ -349,3 +349,22 @@ def test_index_of_a_manifest_without_summary_still_renders(default_params):
     page = reporting.render_index([old], default_params)
     assert "Start here: 5. Insights and recommendations" in text_of(page)
     assert "revenue ·" not in text_of(page)
+
+
+def test_summary_counts_each_recommended_action(tmp_path: Path):
+    """The index shows the actions of the export, which can differ from the group's goal (a
+    High-Risk customer who ordered last week is nurtured, not won back)."""
+    path = write_csv(
+        tmp_path / "customer_segments.csv",
+        ["customer_id", "group", "goal", "monetary", "recommended_action"],
+        [
+            ["c1", "High-Risk", "Win back", "10", "Win back"],
+            ["c2", "High-Risk", "Win back", "20", "Nurture"],
+            ["c3", "New & Potential", "Nurture", "30", "Nurture"],
+            ["c4", "", "", "40", "Review individually"],
+        ],
+    )
+    summary = reporting.summarize_export(path)
+    assert summary["actions"] == [("Nurture", 2), ("Review individually", 1), ("Win back", 1)]
+    high_risk = next(g for g in summary["groups"] if g["name"] == "High-Risk")
+    assert (high_risk["goal"], high_risk["count"]) == ("Win back", 2)
