@@ -146,9 +146,10 @@ def summarize_export(
     Returns ``entity``, ``count`` (rows), ``revenue`` (sum of ``monetary``), ``first`` and
     ``last`` (dates of the first and last purchase, when the export has them), ``not_scored``
     (rows without a group), ``actions`` (rows per ``recommended_action``, most frequent first:
-    the action a row gets can differ from its group's goal) and ``groups``: one ``{name, goal, count, revenue, count_share,
-    revenue_share}`` per segment group (or cluster), in playbook ``priorities`` order (clusters:
-    by number). Read with the csv module, one row at a time: the runner needs no pandas.
+    the action a row gets can differ from its group's goal) and ``groups``: one ``{name, goal,
+    count, revenue, count_share, revenue_share}`` per segment group (or cluster), in playbook
+    ``priorities`` order (clusters: by number). Read with the csv module, one row at a time: the
+    runner needs no pandas.
     """
     by_column = None
     groups: dict[str, dict[str, Any]] = {}
