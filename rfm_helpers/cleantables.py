@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from rfm_helpers import atomic, cleaning, eda, loading, metrics, outofcore, sqlaggregates
+from rfm_helpers import atomic, cleaning, domain, eda, loading, metrics, outofcore, sqlaggregates
 from rfm_helpers.config import RunConfig
 
 
@@ -155,7 +155,8 @@ class CleanTables:
 
     def customer_metrics(self) -> pd.DataFrame:
         if self.out_of_core:
-            return self._sql(sqlaggregates.customer_metrics, self.cfg.rfm, self.has("country"))
+            table = self._sql(sqlaggregates.customer_metrics, self.cfg.rfm, self.has("country"))
+            return domain.check_customer_metrics(table, self.cfg.rfm)  # as metrics.customer_metrics does
         return metrics.customer_metrics(self.clean, self.cfg.rfm)
 
     def monthly_rfm_trend(self) -> pd.DataFrame:

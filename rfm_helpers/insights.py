@@ -112,6 +112,8 @@ def group_recommendations(
     table["size and value"] = [
         f"{c:,} customers ({cs:.0%}), {rs:.0%} of revenue, median last order {r:,.0f} days ago, "
         f"median spend {money(m, currency)}"
+        if c
+        else "no customers in this run"  # a group the segment table leaves empty has no medians
         for c, cs, rs, r, m in zip(
             table["customers"],
             table["customer_share"],

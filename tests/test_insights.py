@@ -257,6 +257,26 @@ def test_group_recommendations_sorted_by_priority_with_numbers(playbook):
     ]
 
 
+def test_group_recommendations_of_an_empty_group_has_no_medians(playbook):
+    """Every customer with one order: no segment of a group may be reached; its row says so
+    instead of "median last order nan days ago"."""
+    group_summary = pd.DataFrame(
+        {
+            "group": ["Inactive & Lost", "Loyal & High-Value"],
+            "customers": [12, 0],
+            "customer_share": [1.0, 0.0],
+            "revenue_share": [1.0, 0.0],
+            "recency_median": [30.0, float("nan")],
+            "monetary_median": [20.0, float("nan")],
+        }
+    )
+    table = insights.group_recommendations(group_summary, playbook)
+    assert table["size and value"].tolist() == [
+        "no customers in this run",
+        "12 customers (100%), 100% of revenue, median last order 30 days ago, median spend £20",
+    ]
+
+
 # --- customer_export -------------------------------------------------------------------
 
 

@@ -16,6 +16,15 @@ from rfm_helpers import interrupts
 from rfm_helpers.paths import PROJECT_ROOT
 
 
+@pytest.fixture(autouse=True)
+def default_sigint():
+    """Python's own Ctrl-C handler before each test (another test in the session, Spark's
+    local mode, installs its own), and whatever was there back afterwards."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(0.05)  # Python runs the handler at the next bytecode boundary

@@ -265,8 +265,8 @@ def expected_clean_lines(raw: pd.DataFrame, columns: dict[str, str]) -> pd.DataF
     Rules: drop invoices starting with "C", quantity <= 0, unit price <= 0, no customer,
     non-product stock codes and flagged descriptions (case-folded, stripped); then drop the
     rows repeating the key (invoice, stock code, date, customer) with the same quantity and
-    price (keep the first). Summing split lines, the other half of the duplicate rule, does
-    not change revenue or customers, so it is not needed here.
+    price (keep the first) and sum the split lines of one key; then net the cancelled orders
+    (:func:`net_cancelled_orders`).
     """
     codes, flagged = reference_lists()
     invoice = as_text(raw[columns["invoice"]])
@@ -295,7 +295,45 @@ def expected_clean_lines(raw: pd.DataFrame, columns: dict[str, str]) -> pd.DataF
         }
     )[keep]
     lines = lines.drop_duplicates(subset=["invoice", "stock", "date", "customer", "quantity", "price"])
-    return lines.assign(revenue=lines["quantity"] * lines["price"])
+    # Split lines (same key, other quantities) become one line: quantities and revenue summed.
+    lines = (
+        lines.assign(revenue=lines["quantity"] * lines["price"])
+        .groupby(["invoice", "stock", "date", "customer"], as_index=False, sort=False)[
+            ["quantity", "revenue"]
+        ]
+        .sum()
+    )
+    cancellations = pd.DataFrame(
+        {
+            "stock": stock,
+            "date": raw[columns["date"]],
+            "customer": customer_text(customer.where(customer.notna())),
+            "units": -quantity,
+        }
+    )[invoice.str.startswith("C").fillna(False).astype(bool) & customer.notna() & (quantity < 0)]
+    return net_cancelled_orders(lines, cancellations)
+
+
+def net_cancelled_orders(lines: pd.DataFrame, cancellations: pd.DataFrame) -> pd.DataFrame:
+    """The default method's netting, written as a plain loop: each cancellation, in date order,
+    takes its units off the same customer's kept lines of the same stock code dated at or
+    before it, oldest first; a line keeps its revenue in proportion to the units left, and
+    lines left with no units are dropped."""
+    lines = lines.sort_values(["date", "invoice", "stock"], kind="stable").copy()
+    remaining = lines["quantity"].to_dict()
+    by_item = {key: list(group.index) for key, group in lines.groupby(["customer", "stock"], sort=False)}
+    for cancel in cancellations.sort_values("date", kind="stable").itertuples():
+        units = cancel.units
+        for row in by_item.get((cancel.customer, cancel.stock), []):
+            if units <= 0 or lines.at[row, "date"] > cancel.date:
+                break
+            taken = min(units, remaining[row])
+            remaining[row] -= taken
+            units -= taken
+    left = pd.Series(remaining)
+    lines["revenue"] = lines["revenue"] * left / lines["quantity"]
+    lines["quantity"] = left
+    return lines[lines["quantity"] > 0]
 
 
 def segment_names() -> set[str]:
