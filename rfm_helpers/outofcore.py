@@ -454,35 +454,6 @@ def source_query(columns: ColumnMap, table: str, row_order: str, dialect: str) -
     return exp.select(*select).from_(exp.to_table(table)).sql(dialect=dialect)
 
 
-def run_sql_pipeline(
-    engine: SQLEngine,
-    present: list[str],
-    cleaning_cfg: CleaningConfig,
-    rfm_cfg: RFMConfig,
-    non_product_codes: pd.DataFrame,
-    flagged_descriptions: pd.DataFrame,
-    missing_text: list[str],
-    store_clean: Callable[[str], None],
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Ledger, customer table and clean rows, on any engine whose ``rfm_source`` is defined.
-
-    ``present`` lists the canonical columns the source maps. ``store_clean(query)`` must make
-    the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
-    (DuckDB writes them to parquet; a database keeps a table).
-    """
-    ledger, customers, clean_rows, _ = run_sql_cleaning(
-        engine,
-        present,
-        cleaning_cfg,
-        rfm_cfg,
-        non_product_codes,
-        flagged_descriptions,
-        missing_text,
-        store_clean,
-    )
-    return ledger, customers, clean_rows
-
-
 def run_sql_cleaning(
     engine: SQLEngine,
     present: list[str],
@@ -493,7 +464,13 @@ def run_sql_cleaning(
     missing_text: list[str],
     store_clean: Callable[[str], None],
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, NettingSummary | None]:
-    """:func:`run_sql_pipeline`, plus what netting cancelled orders did (or would do)."""
+    """Ledger, customer table, number of clean rows and what netting cancelled orders did (or
+    would do), on any engine whose ``rfm_source`` is defined.
+
+    ``present`` lists the canonical columns the source maps. ``store_clean(query)`` must make
+    the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
+    (DuckDB writes them to parquet; a database keeps a table).
+    """
     plan = prepare_typed(engine, present, cleaning_cfg, non_product_codes, flagged_descriptions, missing_text)
     ledger, rows, revenue = rule_ledger(engine, plan)
     skipped = netting_skip_note(plan.present, cleaning_cfg)

@@ -189,3 +189,18 @@ def in_notebook(outcome: Outcome, notebook: str, error: str) -> str:
     assert f"Notebook {notebook}.ipynb failed at cell In [" in outcome.err, outcome.err
     assert f"): {error}: " in outcome.err, outcome.err
     return outcome.err.split(f"): {error}: ", 1)[1]
+
+
+def kernels_of(runner_pid: int) -> list[int]:
+    """Kernels started by the runner ``runner_pid`` that are still running: jupyter_client
+    starts them in a session of their own, marked with ``JPY_PARENT_PID`` (they exit when
+    that parent is gone)."""
+    marker = f"JPY_PARENT_PID={runner_pid}".encode()
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                pids.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return pids

@@ -31,6 +31,7 @@ from bad_input_support import (
     RUN,
     Baseline,
     Outcome,
+    kernels_of,
     run_runner,
     transactions,
     tree_digest,
@@ -49,20 +50,6 @@ SIGINT_TIMEOUT_S = 300
 """Longest wait for the runner's output before the signal is sent."""
 STOPPED_WITHIN_S = 15
 """After Ctrl-C the runner must be gone this soon (it kills the kernels, never waits for a step)."""
-
-
-def kernels_of(runner_pid: int) -> list[int]:
-    """Kernels started by the runner ``runner_pid`` that are still running: jupyter_client
-    marks them with ``JPY_PARENT_PID``."""
-    marker = f"JPY_PARENT_PID={runner_pid}".encode()
-    pids = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if marker in environ.read_bytes().split(b"\0"):
-                pids.append(int(environ.parent.name))
-        except OSError:  # gone meanwhile, or not ours
-            continue
-    return pids
 
 
 def timed(run_case: Callable[..., Outcome], *args: object, **kwargs: object) -> tuple[Outcome, float]:

@@ -139,7 +139,7 @@ def _run_engine(engine: outofcore.SQLEngine, cfg: RunConfig) -> tuple[pd.DataFra
     )
     codes, flagged = _references(cfg)
     present = [c for c in CANONICAL_COLUMNS if c in cfg.input.columns.source_to_canonical().values()]
-    ledger, customers, _ = outofcore.run_sql_pipeline(
+    ledger, customers, _, _ = outofcore.run_sql_cleaning(
         engine,
         present,
         cfg.cleaning,

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from bad_input_support import transactions, tree_digest, write_csv, write_params
+from bad_input_support import kernels_of, transactions, tree_digest, write_csv, write_params
 
 from rfm_helpers.paths import PROJECT_ROOT
 
@@ -93,20 +93,6 @@ def start_runner(params: Path, root: Path) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
-
-
-def kernels_of(runner_pid: int) -> list[int]:
-    """Kernels started by the runner ``runner_pid``: jupyter_client starts them in a session of
-    their own, marked with ``JPY_PARENT_PID`` (they exit when that parent is gone)."""
-    marker = f"JPY_PARENT_PID={runner_pid}".encode()
-    pids = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if marker in environ.read_bytes().split(b"\0"):
-                pids.append(int(environ.parent.name))
-        except OSError:  # gone meanwhile, or not ours
-            continue
-    return pids
 
 
 def kill_after_first_step(process: subprocess.Popen[str]) -> str:
