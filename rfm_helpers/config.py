@@ -271,22 +271,21 @@ class ReportConfig(_Strict):
 
 
 class EngineConfig(_Strict):
-    """Which engine cleans the transactions and builds the customer table (rfm_helpers.outofcore)."""
+    """The SQL engine that cleans the transactions and builds the report's tables
+    (:mod:`rfm_helpers.transactions`)."""
 
-    engine: Literal["auto", "pandas", "duckdb"] = "auto"
-    """``duckdb`` runs the same rules in SQL, out of core, over parquet files, folders or globs;
-    ``auto`` picks it for a parquet input of more than ``auto_min_rows`` rows."""
-    auto_min_rows: int = Field(5_000_000, ge=0)
-    """pandas holds ~10x the parquet size in memory; above ~5M rows DuckDB is faster and bounded."""
+    engine: Literal["duckdb"] = "duckdb"
+    """DuckDB, embedded: out of core over parquet files, folders or globs (csv and xlsx are
+    parsed first)."""
     memory_limit: str = "8GB"
     """DuckDB's memory limit; beyond it, DuckDB spills to ``temp_directory``."""
     temp_directory: Path | None = None
     """Spill folder (needs ~the input's size free); ``null`` = a fresh folder under the OS temp dir."""
     threads: int | None = Field(None, ge=1)
     """DuckDB worker threads; ``null`` = one per core."""
-    sample_rows: int = Field(200_000, ge=1_000)
-    """Out of core, the cleaning report's views of the raw rows (first rows, missing-value
-    matrix, anomalies) show a uniform sample of this many rows; the ledger counts every row."""
+    sample_rows: int = Field(1_000_000, ge=1_000)
+    """The cleaning report's views of the raw rows (first rows, missing-value matrix, anomalies)
+    show every row up to this many, else a uniform sample of this many; the ledger counts every row."""
 
 
 SYNTHETIC_DIR = Path("data") / "synthetic"
@@ -533,8 +532,10 @@ class RunConfig(_Strict):
         return output_root() / "data" / "cache"
 
     @property
-    def clean_path(self) -> Path:
-        return self.interim_dir / "transactions_clean.parquet"
+    def marts_dir(self) -> Path:
+        """The customer table and the report aggregates the cleaning step builds
+        (:mod:`rfm_helpers.transactions`): the only tables that leave the SQL engine."""
+        return self.interim_dir / "marts"
 
     @property
     def ledger_path(self) -> Path:

@@ -351,8 +351,12 @@ def customer_export(
         table["snapshot_date"] = pd.Timestamp(snapshot).normalize()
     if currency is not None:
         table["currency"] = currency
+    # customer_id breaks ties, so customers with equal money keep one order on every engine.
     table = table.sort_values(
-        ["group", "segment", "monetary"], ascending=[True, True, False], na_position="last"
+        ["group", "segment", "monetary", "customer_id"],
+        ascending=[True, True, False, True],
+        na_position="last",
+        kind="stable",
     )
     for column in ("r_score", "f_score", "m_score", "cluster"):
         table[column] = table[column].astype("Int64")

@@ -1,0 +1,247 @@
+"""The transactions path, once: from the input to every table the reports show, in SQL.
+
+The cleaning step (notebook 01) opens one engine session, defines ``rfm_source`` from the input,
+runs the cleaning rules, the duplicates rule and the cancellation netting (``sql/rfm``, see
+:mod:`rfm_helpers.outofcore`), then builds the customer table and the EDA aggregates from the
+clean rows and writes them as small files to ``RunConfig.marts_dir``. Only those aggregates
+leave the engine; the later notebooks read them with :class:`Marts` and never see a
+transaction. pandas works on what comes after aggregation (scoring, segments, clustering,
+charts, narrative).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from rfm_helpers import atomic, domain, loading
+from rfm_helpers.cleaning import NettingSummary
+from rfm_helpers.config import CANONICAL_COLUMNS, RFMConfig, RunConfig
+from rfm_helpers.outofcore import (
+    SQLEngine,
+    duckdb_engine,
+    input_files,
+    null_column,
+    register_parquet_source,
+    run_sql_cleaning,
+)
+from rfm_helpers.sqldialect import render
+
+MONEY = "money"
+"""Type tag of an exact DECIMAL sum, returned to pandas as float64."""
+_AGGREGATES: dict[str, tuple[str, dict[str, str]]] = {
+    # mart name: (sql/rfm query, column types)
+    "monthly": (
+        "eda_monthly",
+        {"month": "datetime64[us]", "revenue": MONEY, "orders": "int64", "customers": "int64"},
+    ),
+    "by_country": ("eda_by_country", {"country": "str", "customers": "int64", "orders": "int64", "revenue": MONEY}),
+    "products": (
+        "eda_top_products",
+        {"stock_code": "str", "product": "str", "revenue": MONEY, "orders": "int64", "units": "float64"},
+    ),
+    "orders": ("eda_orders", {"invoice_id": "str", "lines": "int64", "revenue": MONEY}),
+    "orders_per_customer": ("eda_orders_per_customer", {"orders": "int64", "customers": "int64"}),
+}
+_ALL_PRODUCTS = 2**31 - 1
+"""``top_n`` that keeps every product: the EDA page takes the head it shows."""
+
+
+@dataclass
+class Cleaning:
+    """What the cleaning report shows besides the aggregates."""
+
+    ledger: pd.DataFrame
+    netting: NettingSummary | None
+    raw: pd.DataFrame
+    """The input rows as typed (all of them up to ``engine.sample_rows``, else a uniform sample),
+    with ``removed_by``: the rule (1-6) that removes the row, missing if none does."""
+    about_input: str
+    """One sentence: which file, how many rows, which dates, and whether ``raw`` is a sample."""
+
+
+# --- building the marts (cleaning step) --------------------------------------------------------
+
+
+def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> Cleaning:
+    """Clean the input, write the marts of this run and return what the cleaning report shows."""
+    with duckdb_engine(cfg.engine) as engine:
+        present, input_rows = _define_source(engine, cfg)
+
+        def store_clean(query: str) -> None:
+            engine.create_table("rfm_clean", query)
+
+        ledger, customers, _rows, netting = run_sql_cleaning(
+            engine,
+            present,
+            cfg.cleaning,
+            cfg.rfm,
+            non_product,
+            flagged,
+            cfg.input.missing_text,
+            store_clean,
+        )
+        domain.check_customer_metrics(customers, cfg.rfm)
+        marts = _aggregates(engine, cfg.rfm)
+        marts["customers"] = customers
+        raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
+    figures = _figures(marts.pop("figures"), present)
+    for name, table in marts.items():
+        atomic.write_parquet(table, cfg.marts_dir / f"{name}.parquet")
+    atomic.write_text(cfg.marts_dir / "figures.json", json.dumps(figures, indent=1, sort_keys=True))
+    return Cleaning(ledger, netting, raw, _about_input(cfg, input_rows, len(raw), figures))
+
+
+def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
+    """``rfm_source`` over the input; the canonical columns it maps and its number of rows.
+
+    Parquet files are typed in SQL as they are scanned (row-level checks included); csv and xlsx
+    files are parsed and typed by :func:`rfm_helpers.loading.load_transactions` (line-level
+    messages), then handed to the engine."""
+    files = input_files(cfg.input)
+    if all(loading.detect_format(f, cfg.input.format) == "parquet" for f in files):
+        present = register_parquet_source(engine, cfg.input)
+    else:
+        frame = loading.load_transactions(cfg.input, cache_dir=cfg.cache_dir)
+        present = [c for c in CANONICAL_COLUMNS if c in frame]
+        engine.load_frame("rfm_loaded", frame[present].assign(row_id=range(len(frame))))
+        select = [c if c in present else null_column(c) for c in CANONICAL_COLUMNS]
+        engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_loaded")
+    rows = int(engine.fetch("SELECT COUNT(*) AS n FROM rfm_source").iloc[0]["n"])
+    return present, rows
+
+
+def _typed_frame(table: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Columns typed as pandas code expects them (``money``: exact DECIMAL sums as float64)."""
+    return table.assign(
+        **{c: table[c].map(float).astype("float64") if t == MONEY else table[c].astype(t) for c, t in types.items()}
+    )
+
+
+def _aggregates(engine: SQLEngine, rfm_cfg: RFMConfig) -> dict[str, pd.DataFrame]:
+    """Every table the EDA and insights reports read, from ``rfm_clean``."""
+    marts = {}
+    for name, (query, types) in _AGGREGATES.items():
+        params = {"top_n": _ALL_PRODUCTS} if query == "eda_top_products" else {}
+        marts[name] = _typed_frame(engine.fetch(render(query, engine.dialect, **params)), types)
+    marts["monthly_rfm_trend"] = engine.fetch(
+        render("rfm_monthly_trend", engine.dialect, frequency_lines=rfm_cfg.frequency == "lines")
+    )
+    marts["figures"] = engine.fetch(render("eda_overview", engine.dialect))
+    return marts
+
+
+def _figures(overview: pd.DataFrame, present: list[str]) -> dict:
+    """Headline numbers of the clean rows, as JSON values (dates as ISO text)."""
+    row = overview.iloc[0]
+    figures = {
+        "invoice_lines": int(row["invoice_lines"]),
+        "orders": int(row["orders"]),
+        "customers": int(row["customers"]),
+        "revenue": float(Decimal(str(row["revenue"]))),
+        "first_date": pd.Timestamp(row["first_date"]).isoformat(),
+        "last_date": pd.Timestamp(row["last_date"]).isoformat(),
+    }
+    for key, column in (("products", "stock_code"), ("countries", "country")):
+        if column in present:
+            figures[key] = int(row[key])
+    return figures
+
+
+def _raw_view(engine: SQLEngine, present: list[str], rows: int, limit: int) -> pd.DataFrame:
+    """The typed input rows (with ``removed_by``) in input order: all, or a uniform sample of
+    ``limit`` rows (reservoir sampling, repeatable) when there are more."""
+    columns = ", ".join([*present, "revenue", "removed_by"])
+    source = "rfm_typed" if rows <= limit else f"(SELECT * FROM rfm_typed USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
+    raw = engine.fetch(f"SELECT {columns} FROM {source} AS t ORDER BY row_id")
+    for column in ("invoice_id", "stock_code", "description", "customer_id", "country", "removed_by"):
+        if column in raw:
+            raw[column] = raw[column].astype("str")
+    return raw
+
+
+def _about_input(cfg: RunConfig, rows: int, shown: int, figures: dict) -> str:
+    path = cfg.input.path
+    if shown == rows:
+        return f"**Input file:** `{path}` — {rows:,} rows."
+    return (
+        f"**Input:** `{path}` — {rows:,} rows. The sections before the ledger describe a uniform "
+        f"sample of {shown:,} rows (`engine.sample_rows`); the ledger and every later report count all rows."
+    )
+
+
+# --- reading the marts (later steps) -----------------------------------------------------------
+
+
+class Marts:
+    """The aggregates the cleaning step wrote for this run."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self._figures: dict = json.loads((cfg.marts_dir / "figures.json").read_text(encoding="utf-8"))
+
+    def _read(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(Path(self.cfg.marts_dir) / f"{name}.parquet")
+
+    def has(self, column: str) -> bool:
+        """The export maps ``column`` (e.g. ``country``)."""
+        return getattr(self.cfg.input.columns, column, None) is not None
+
+    def figures(self) -> dict:
+        """Headline numbers of the clean transactions (:func:`rfm_helpers.eda.overview_table`)."""
+        return {
+            **self._figures,
+            "first_date": pd.Timestamp(self._figures["first_date"]),
+            "last_date": pd.Timestamp(self._figures["last_date"]),
+        }
+
+    def size(self) -> tuple[int, int]:
+        """Invoice lines and customers of the clean transactions."""
+        return self._figures["invoice_lines"], self._figures["customers"]
+
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return pd.Timestamp(self._figures["first_date"]), pd.Timestamp(self._figures["last_date"])
+
+    def dates(self) -> pd.DataFrame:
+        """The first and last clean date, as the frame :func:`rfm_helpers.metrics.resolve_snapshot`
+        reads (rows after the snapshot were refused when the marts were built)."""
+        return pd.DataFrame({"invoice_date": list(self.date_range())})
+
+    def monthly(self) -> pd.DataFrame:
+        return self._read("monthly")
+
+    def by_country(self) -> pd.DataFrame:
+        table = self._read("by_country")
+        return table.assign(revenue_share=table["revenue"] / table["revenue"].sum())
+
+    def top_products(self, n: int) -> pd.DataFrame:
+        return self._read("products").head(n).reset_index(drop=True)
+
+    def orders(self) -> pd.DataFrame:
+        """One row per order: ``invoice_id``, ``lines`` and ``revenue``."""
+        return self._read("orders")
+
+    def orders_per_customer(self) -> pd.DataFrame:
+        table = self._read("orders_per_customer")
+        labels = table["orders"].map(lambda v: "10+" if v == 10 else str(int(v)))
+        customers = table["customers"].astype("int64")
+        return pd.DataFrame({"orders": labels, "customers": customers, "share": customers / customers.sum()})
+
+    def customer_metrics(self) -> pd.DataFrame:
+        return self._read("customers")
+
+    def monthly_rfm_trend(self) -> pd.DataFrame:
+        stats = self._read("monthly_rfm_trend")
+        stats["month"] = stats["month"].astype("datetime64[us]")
+        months = pd.date_range(stats["month"].min(), stats["month"].max(), freq="MS", unit="us", name="month")
+        stats = stats.set_index("month").reindex(months)
+        counts = ["customers", "returning_customers"]
+        stats[counts] = stats[counts].fillna(0).astype("int64")
+        stats["new_customers"] = stats["customers"] - stats["returning_customers"]
+        order = ["customers", "new_customers", "returning_customers"]
+        order += [f"{m}_{s}" for s in ("mean", "median") for m in ("recency", "frequency", "monetary")]
+        return stats[order].astype({c: "float64" for c in order[3:]}).reset_index()
