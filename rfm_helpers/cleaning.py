@@ -1,4 +1,11 @@
-"""Cleaning rules with a ledger of what each one removed, and the investigations behind them.
+"""The cleaning rules' names, notes and ledger vocabulary, and the investigations behind them.
+
+The rules themselves are SQL, written once: rules 1-6 in ``sql/rfm/typed.sql`` (each row's
+``removed_by``), duplicates in ``sql/rfm/clean_*.sql``, the netting of cancelled orders in
+``sql/rfm/cancel_netting.sql``, run by :mod:`rfm_helpers.outofcore` on any SQL engine. This
+module says which rules run for a given export and configuration (:func:`row_rules`), what the
+ledger calls them, and computes the cleaning report's investigations of the raw rows, which
+read ``removed_by`` and ``is_cancellation`` from that SQL.
 
 The rules follow the first source document (cancellations, non-positive quantity, flagged
 descriptions, non-positive price, missing customer, duplicates), plus a rule for non-product
@@ -19,27 +26,20 @@ Cancellations take two ledger steps (``cleaning.cancellations``):
   cancellation lines without a customer ID or stock code, which cannot be matched. With
   ``cancellations: drop`` (the source document) the step is measured but not applied: the ledger
   says how much cancelled revenue stays counted as sales.
-
-:func:`net_cancellations` computes the FIFO in closed form (vectorised); the SQL engines run the
-same closed form (``sql/rfm/cancel_netting.sql``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from rfm_helpers.config import CleaningConfig
 
 DUPLICATE_KEY = ["invoice_id", "stock_code", "invoice_date", "customer_id"]
 """A transaction line is identified by invoice, stock code, date and customer (the document)."""
-NETTING_KEY = ["customer_id", "stock_code"]
-"""A cancellation nets against purchases of the same customer and the same stock code."""
-SORT_COLUMNS = ["invoice_date", "invoice_id", "stock_code"]
 LEDGER_COLUMNS = [
     "step",
     "rule",
@@ -51,7 +51,7 @@ LEDGER_COLUMNS = [
     "revenue_remaining",
 ]
 
-_RULES = {
+RULE_TEXT = {
     "raw": "Transactions as loaded.",
     "cancellation_lines": "Remove cancellation lines (invoice number starts with 'C'). Their quantity and "
     "revenue are negative, so removing them raises the revenue total; the orders they cancel are "
@@ -70,7 +70,7 @@ _RULES = {
     "customer's purchases of the same stock code made at or before it, oldest first; purchase lines "
     "left with nothing are removed.",
 }
-ROW_RULES = tuple(_RULES)[1:7]
+ROW_RULES = tuple(RULE_TEXT)[1:7]
 """Rules 1-6, which remove whole rows, in the order they run (then duplicates, then netting)."""
 STEP_LABELS = {
     "raw": "raw file",
@@ -87,7 +87,7 @@ STEP_LABELS = {
 
 
 # What to check when a rule removes the last rows: the usual cause is a wrong file or column.
-_WHEN_NOTHING_LEFT = {
+WHEN_NOTHING_LEFT = {
     "cancellation_lines": "Every invoice number starts with 'C' (cancelled orders): point input.path at "
     "the sales export, or check that input.columns.invoice_id names the invoice number column.",
     "non_positive_quantity": "Every remaining line has a quantity of zero or less: the file looks "
@@ -158,16 +158,6 @@ class NettingSummary:
             f"not applied (cleaning.cancellations: drop, the source document's method): cancelled orders "
             f"stay counted as sales, {self.revenue:,.2f} of revenue on {purchases}. {lines}."
         )
-
-
-@dataclass
-class CleaningResult:
-    """The cleaned transactions and the ledger of rows and revenue each rule removed."""
-
-    clean: pd.DataFrame
-    ledger: pd.DataFrame
-    netting: NettingSummary | None = None
-    """Cancelled orders netted (or measured, with ``cancellations: drop``); None when not possible."""
 
 
 # --- which rules run -------------------------------------------------------------------
@@ -245,300 +235,10 @@ def row_rules(columns: Collection[str], cfg: CleaningConfig) -> list[RowRule]:
     return rules
 
 
-def is_cancellation(invoice_id: pd.Series) -> pd.Series:
-    """The cancellation rule: the invoice number starts with a capital "C" (as the SQL's ``LIKE 'C%'``)."""
-    return invoice_id.str.startswith("C").fillna(False).astype(bool)
-
-
-def _removal_masks(
-    columns: Collection[str], non_product_codes: pd.DataFrame, flagged_descriptions: pd.DataFrame
-) -> dict[str, Callable[[pd.DataFrame], pd.Series]]:
-    """For each of rules 1-6, the rows it removes (True) among those it sees."""
-    flagged = set(flagged_descriptions["description"].str.strip().str.casefold())
-    codes = set(non_product_codes["stock_code"].str.strip())
-    price = price_column(columns)
-    return {
-        "cancellation_lines": lambda d: is_cancellation(d["invoice_id"]),
-        "non_positive_quantity": lambda d: ~(d["quantity"] > 0),
-        "flagged_descriptions": lambda d: d["description"].str.strip().str.casefold().isin(flagged),
-        "non_positive_price": lambda d: ~(d[price] > 0),
-        "non_product_codes": lambda d: d["stock_code"].isin(codes),
-        "missing_customer": lambda d: d["customer_id"].isna(),
-    }
-
-
-def removed_by(
-    df: pd.DataFrame,
-    cfg: CleaningConfig,
-    non_product_codes: pd.DataFrame,
-    flagged_descriptions: pd.DataFrame,
-) -> pd.Series:
-    """The rule (1-6) that removes each row of ``df`` — the first that matches, as
-    :func:`clean_transactions` applies them — or missing if rules 1-6 keep it (duplicates and
-    netting act on the kept rows). Lets a report say how many of the rows it counts in the raw
-    file actually reach a rule (e.g. "check": 162 rows in the file, 39 reach the flagged rule)."""
-    masks = _removal_masks(df.columns, non_product_codes, flagged_descriptions)
-    label = pd.Series(pd.NA, index=df.index, dtype="string", name="removed_by")
-    left = pd.Series(True, index=df.index)
-    for rule in row_rules(df.columns, cfg):
-        if rule.skipped is None:
-            hit = masks[rule.step](df).fillna(False).astype(bool) & left
-            label[hit] = rule.step
-            left &= ~hit
-    return label
-
-
-# --- the rules ---------------------------------------------------------------------------
-
-
-def clean_transactions(
-    df: pd.DataFrame,
-    cfg: CleaningConfig,
-    non_product_codes: pd.DataFrame,
-    flagged_descriptions: pd.DataFrame,
-) -> CleaningResult:
-    """Apply the cleaning rules in order and record each one in the ledger.
-
-    ``df`` is the output of :func:`rfm_helpers.loading.load_transactions` (canonical columns
-    plus ``revenue``). A rule whose switch is off or whose column is absent is skipped and
-    the ledger says why. Descriptions are trimmed of surrounding spaces. The clean frame
-    keeps the input's columns, sorted by invoice date,
-    invoice and stock code, with a fresh index.
-    """
-    for column in ("customer_id", "revenue"):
-        if column not in df.columns:
-            raise CleaningError(
-                f"Cannot clean: column {column!r} is missing; load the data with load_transactions."
-            )
-    if df.empty:
-        raise CleaningError("Cannot clean: the transactions table has no rows.")
-
-    ledger = _Ledger(df)
-    current = df.reset_index(drop=True)
-    if "description" in current.columns:
-        # Descriptions arrive as written; trailing spaces would split one product in two.
-        current["description"] = current["description"].str.strip()
-
-    masks = _removal_masks(current.columns, non_product_codes, flagged_descriptions)
-    cancels = current.iloc[:0]
-    for rule in row_rules(current.columns, cfg):
-        if rule.skipped is not None:
-            current = ledger.skip(current, rule.step, rule.skipped)
-            continue
-        mask = masks[rule.step](current)
-        if rule.step == "cancellation_lines":
-            cancels = current[mask]
-        current = ledger.remove(current, rule, mask)
-    current = _duplicates(current, cfg.duplicates, ledger)
-    current, netting = _cancelled_orders(current, cancels, cfg, ledger)
-
-    sort_by = [c for c in SORT_COLUMNS if c in current.columns]
-    # Sort from the original row order so that ties keep the export's order (stable).
-    clean = current.sort_index().sort_values(sort_by, kind="stable").reset_index(drop=True)
-    return CleaningResult(clean=clean, ledger=ledger.frame(), netting=netting)
-
-
-# --- the ledger ------------------------------------------------------------------------
-
-
 def removed_revenue(before: float, after: float) -> float:
     """Revenue a step removes, from the totals before and after it (money in pence, so the
     ledger chain remaining = previous - removed holds exactly)."""
     return round(round(float(before), 2) - round(float(after), 2), 2)
-
-
-class _Ledger:
-    """Accumulates one ledger row per rule and stops the run when no rows are left."""
-
-    def __init__(self, raw: pd.DataFrame) -> None:
-        self.rows: list[dict] = []
-        self._add("raw", True, f"{len(raw):,} rows as loaded", raw, raw)
-
-    def remove(self, df: pd.DataFrame, rule: RowRule, mask: pd.Series) -> pd.DataFrame:
-        """Drop the rows ``mask`` marks and record them under ``rule``."""
-        note = rule.note
-        if rule.detail is not None and mask.any():
-            top = df.loc[mask, rule.detail].value_counts().head(5)
-            listed = ", ".join(f"{value} {count:,}" for value, count in top.items())
-            note = f"{mask.sum():,} rows; most frequent: {listed}"
-        return self.record(rule.step, df, df[~mask], note)
-
-    def skip(self, df: pd.DataFrame, step: str, note: str) -> pd.DataFrame:
-        self._add(step, False, note, df, df)
-        return df
-
-    def record(self, step: str, before: pd.DataFrame, after: pd.DataFrame, note: str) -> pd.DataFrame:
-        self._add(step, True, note, before, after)
-        if after.empty:
-            raise CleaningError(
-                f"Cleaning removed every row: rule {step!r} ({_RULES[step]}) removed the last "
-                f"{len(before):,} rows. "
-                f"{_WHEN_NOTHING_LEFT.get(step, 'Check the input and the cleaning parameters.')}\n"
-                f"Ledger so far:\n{self.frame().to_string(index=False)}"
-            )
-        return after
-
-    def _add(self, step: str, applied: bool, note: str, before: pd.DataFrame, after: pd.DataFrame) -> None:
-        after_revenue = round(float(after["revenue"].sum()), 2)
-        self.rows.append(
-            {
-                "step": step,
-                "rule": _RULES[step],
-                "applied": applied,
-                "note": note,
-                "rows_removed": len(before) - len(after),
-                "revenue_removed": removed_revenue(before["revenue"].sum(), after_revenue),
-                "rows_remaining": len(after),
-                "revenue_remaining": after_revenue,
-            }
-        )
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=LEDGER_COLUMNS)
-
-
-def _duplicates(df: pd.DataFrame, mode: str, ledger: _Ledger) -> pd.DataFrame:
-    """Rule 7: lines sharing the duplicate key, per ``cleaning.duplicates``."""
-    if mode == "keep":
-        return ledger.skip(df, "duplicates", "disabled by cleaning.duplicates: keep")
-    if mode == "drop_exact":
-        copies = df.duplicated(keep="first")
-        note = f"{copies.sum():,} rows identical in every column to an earlier row dropped"
-        return ledger.record("duplicates", df, df[~copies], note)
-
-    absent = [c for c in DUPLICATE_KEY if c not in df.columns]
-    if absent:
-        note = (
-            f"no {', '.join(absent)} column in the data: the duplicate key needs it "
-            "(set cleaning.duplicates: drop_exact to drop identical rows)"
-        )
-        return ledger.skip(df, "duplicates", note)
-    values = ["quantity", "unit_price"] if {"quantity", "unit_price"} <= set(df.columns) else ["amount"]
-    sums = [c for c in ("quantity", "amount", "revenue") if c in df.columns]
-
-    shared = df.duplicated(subset=DUPLICATE_KEY)
-    dup_groups = int(df.loc[shared, DUPLICATE_KEY].drop_duplicates().shape[0])
-    # Case 1: same key and same quantity and price = a copy of the same line; keep one.
-    copies = df.duplicated(subset=DUPLICATE_KEY + values)
-    rest = df[~copies]
-    size = rest.groupby(DUPLICATE_KEY, dropna=False, sort=False)[DUPLICATE_KEY[0]].transform("size")
-    # Case 2: same key, different quantity or price = one line split in parts; add them up.
-    multi = rest[size > 1]
-    totals = multi.groupby(DUPLICATE_KEY, dropna=False, sort=False)[sums].transform("sum")
-    merged = multi.assign(**{c: totals[c] for c in sums}).drop_duplicates(subset=DUPLICATE_KEY)
-    if values == ["quantity", "unit_price"]:
-        merged = merged.assign(unit_price=merged["revenue"] / merged["quantity"])
-    summed_groups = len(merged)
-    note = (
-        f"{shared.sum():,} rows shared a key: {dup_groups - summed_groups:,} groups of identical copies "
-        f"dropped, {summed_groups:,} groups summed ({copies.sum():,} copies dropped, "
-        f"{len(multi) - summed_groups:,} rows merged into others; summing keeps revenue)"
-    )
-    return ledger.record("duplicates", df, pd.concat([rest[size == 1], merged]), note)
-
-
-# --- cancelled orders ----------------------------------------------------------------------
-
-
-def net_cancellations(lines: pd.DataFrame, cancels: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """FIFO netting of cancellation lines against purchase lines, in closed form.
-
-    ``lines``: the purchase candidates (lines with quantity > 0, a customer and a stock code
-    count); ``cancels``: the cancellation lines (those with a customer, a stock code and a
-    negative quantity count). Both indexed by the export's row order, which breaks ties in time.
-
-    Per (customer, stock code), events in the order (date, purchases before cancellations, row):
-    with B = units bought so far and C = units cancelled so far, the units consumed once
-    cancellation j has been applied are K_j = C_j + min(0, min over cancellations i <= j of
-    B_i - C_i) (each cancellation takes what it can from the purchases before it, oldest first;
-    unrolling K_j = min(K_{j-1} + q_j, B_j) gives this). Purchase line i gives up
-    clamp(K - (B_i - q_i), 0, q_i) units, K being the last K_j of its pair.
-
-    Returns units consumed per purchase line (index: row, only lines of pairs with a
-    cancellation) and units matched per cancellation line (K_j - K_{j-1}).
-    """
-    nettable = cancels[
-        cancels["customer_id"].notna() & cancels["stock_code"].notna() & (cancels["quantity"] < 0)
-    ]
-    pairs = pd.MultiIndex.from_frame(nettable[NETTING_KEY])
-    candidates = lines[(lines["quantity"] > 0) & lines["customer_id"].notna() & lines["stock_code"].notna()]
-    purchases = candidates[pd.MultiIndex.from_frame(candidates[NETTING_KEY]).isin(pairs)]
-    events = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    **{c: frame[c].to_numpy() for c in [*NETTING_KEY, "invoice_date"]},
-                    "kind": kind,
-                    "row": frame.index.to_numpy(),
-                    "quantity": sign * frame["quantity"].to_numpy(dtype="float64"),
-                }
-            )
-            for frame, kind, sign in ((purchases, 0, 1.0), (nettable, 1, -1.0))
-        ],
-        ignore_index=True,
-    ).sort_values([*NETTING_KEY, "invoice_date", "kind", "row"], kind="stable", ignore_index=True)
-    pair = events.groupby(NETTING_KEY, sort=False).ngroup()
-    is_cancel = events["kind"].eq(1)
-    bought = events["quantity"].where(~is_cancel, 0.0).groupby(pair).cumsum()
-    cancelled = events["quantity"].where(is_cancel, 0.0).groupby(pair).cumsum()
-    lowest_slack = (bought - cancelled).where(is_cancel).groupby(pair).cummin()
-    consumed_so_far = (cancelled + np.minimum(lowest_slack, 0.0)).where(is_cancel)
-    consumed_total = consumed_so_far.groupby(pair).transform("max")
-
-    buys = ~is_cancel
-    quantity = events["quantity"]
-    consumed = np.minimum(
-        quantity[buys], np.maximum(consumed_total[buys] - (bought[buys] - quantity[buys]), 0.0)
-    )
-    matched = consumed_so_far[is_cancel] - consumed_so_far[is_cancel].groupby(pair[is_cancel]).shift(
-        fill_value=0.0
-    )
-    return (
-        pd.Series(consumed.to_numpy(), index=events.loc[buys, "row"].to_numpy(), name="consumed"),
-        pd.Series(matched.to_numpy(), index=events.loc[is_cancel, "row"].to_numpy(), name="matched"),
-    )
-
-
-def apply_netting(lines: pd.DataFrame, consumed: pd.Series) -> pd.DataFrame:
-    """``lines`` with the consumed units taken off: lines left with nothing removed, others
-    reduced (quantity, and amount and revenue in proportion; the unit price is unchanged)."""
-    taken = consumed[consumed > 0].reindex(lines.index)
-    hit = taken.notna()
-    quantity = lines.loc[hit, "quantity"]
-    remaining = quantity - taken[hit]
-    out = lines.copy()
-    for column in ("amount", "revenue"):
-        if column in out.columns:
-            out.loc[hit, column] = lines.loc[hit, column] * remaining / quantity
-    out.loc[hit, "quantity"] = remaining
-    return out[~hit | (out["quantity"] > 0)]
-
-
-def _cancelled_orders(
-    current: pd.DataFrame, cancels: pd.DataFrame, cfg: CleaningConfig, ledger: _Ledger
-) -> tuple[pd.DataFrame, NettingSummary | None]:
-    """The last step: net the cancelled orders (``net``), or measure them (``drop``)."""
-    skipped = netting_skip_note(current.columns, cfg)
-    if skipped is not None:
-        return ledger.skip(current, "cancelled_orders", skipped), None
-    consumed, matched = net_cancellations(current, cancels)
-    netted = apply_netting(current, consumed)
-    cancelled_units = -cancels.loc[matched.index, "quantity"]
-    taken = consumed[consumed > 0]
-    summary = NettingSummary(
-        mode=cfg.cancellations,
-        cancellation_lines=len(cancels),
-        matched_in_full=int((matched == cancelled_units).sum()),
-        matched_in_part=int(((matched > 0) & (matched < cancelled_units)).sum()),
-        unmatched=int((matched == 0).sum()),
-        unmatched_units=float((cancelled_units - matched).sum()),
-        purchase_lines_removed=int((taken >= current.loc[taken.index, "quantity"]).sum()),
-        purchase_lines_reduced=int((taken < current.loc[taken.index, "quantity"]).sum()),
-        revenue=removed_revenue(current["revenue"].sum(), netted["revenue"].sum()),
-    )
-    if cfg.cancellations == "net":
-        return ledger.record("cancelled_orders", current, netted, summary.note()), summary
-    return ledger.skip(current, "cancelled_orders", summary.note()), summary
 
 
 def netting_skip_note(columns: Collection[str], cfg: CleaningConfig) -> str | None:
@@ -586,14 +286,15 @@ def missing_customer_by(df: pd.DataFrame, by: Literal["country", "month"]) -> pd
     return table.sort_values(order, ascending=by == "month").reset_index(drop=True)
 
 
-def negative_quantity_summary(df: pd.DataFrame) -> pd.DataFrame:
+def negative_quantity_summary(df: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     """Lines with quantity < 0, split by whether the invoice is a cancellation ("C...").
 
-    Columns: ``invoice_starts_with_c``, ``rows``, ``invoices``, ``rows_zero_price``,
-    ``revenue``. Negative lines outside "C" invoices are stock corrections, not sales.
+    ``rules`` holds ``is_cancellation`` for each row of ``df`` (the SQL's definition). Columns:
+    ``invoice_starts_with_c``, ``rows``, ``invoices``, ``rows_zero_price``, ``revenue``.
+    Negative lines outside "C" invoices are stock corrections, not sales.
     """
     negative = df[df["quantity"] < 0]
-    is_c = is_cancellation(negative["invoice_id"])
+    is_c = rules["is_cancellation"].reindex(negative.index).astype(bool)
     table = (
         negative.assign(invoice_starts_with_c=is_c, zero_price=negative["unit_price"].eq(0))
         .groupby("invoice_starts_with_c")
@@ -608,31 +309,6 @@ def negative_quantity_summary(df: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     return table
-
-
-def duplicate_key_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """How many lines share (invoice, stock code, date, customer), as ``metric``, ``value`` rows.
-
-    The document splits duplicated groups into those with identical quantity (copies, case
-    1) and those with different quantities (split lines, case 2). The consolidation rule
-    also compares the unit price, so its split is shown too.
-    """
-    shared = df.duplicated(subset=DUPLICATE_KEY, keep=False)
-    groups = df[shared].groupby(DUPLICATE_KEY, dropna=False, sort=False)
-    quantities = groups["quantity"].nunique()
-    lines = df[shared].drop_duplicates(subset=DUPLICATE_KEY + ["quantity", "unit_price"])
-    variants = lines.groupby(DUPLICATE_KEY, dropna=False, sort=False).size()
-    metrics = {
-        "rows sharing a key with an earlier row": int(df.duplicated(subset=DUPLICATE_KEY).sum()),
-        "rows in groups that share a key": int(shared.sum()),
-        "groups that share a key": len(quantities),
-        "groups with identical quantity (case 1)": int((quantities == 1).sum()),
-        "groups with different quantities (case 2)": int((quantities > 1).sum()),
-        "groups with identical quantity and unit price": int((variants == 1).sum()),
-        "groups with different quantity or unit price": int((variants > 1).sum()),
-        "rows identical in every column to an earlier row": int(df.duplicated().sum()),
-    }
-    return pd.DataFrame({"metric": list(metrics), "value": list(metrics.values())})
 
 
 def code_description_mismatch(df: pd.DataFrame, top: int = 10) -> pd.DataFrame:
@@ -671,7 +347,7 @@ def _by_stage(
     table: pd.DataFrame, hits: pd.DataFrame, key: str, stages: pd.Series | None, step: str
 ) -> pd.DataFrame:
     """Add, per ``key``, the rows rule ``step`` removes and those an earlier rule removes first
-    (from :func:`removed_by`), after the raw-file count ``rows_in_file``."""
+    (``removed_by``, from ``sql/rfm/typed.sql``), after the raw-file count ``rows_in_file``."""
     if stages is None:
         return table
     stage = stages.reindex(hits.index)
@@ -688,7 +364,7 @@ def flagged_description_counts(
 ) -> pd.DataFrame:
     """Rows (in ``df``, e.g. the raw file) and revenue per flagged description (most rows first).
 
-    With ``stages`` (:func:`removed_by` of ``df``): how many of those rows the flagged rule
+    With ``stages`` (the ``removed_by`` of each row of ``df``): how many of those rows the flagged rule
     removes (``rows_reaching_rule``, the ledger's count) and how many an earlier rule removes
     first (``rows_removed_earlier``: e.g. "check" lines with a negative quantity)."""
     key = df["description"].str.strip().str.casefold()

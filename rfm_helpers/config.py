@@ -272,11 +272,27 @@ class ReportConfig(_Strict):
 
 class EngineConfig(_Strict):
     """The SQL engine that cleans the transactions and builds the report's tables
-    (:mod:`rfm_helpers.transactions`)."""
+    (:mod:`rfm_helpers.transactions`, :func:`rfm_helpers.engines.open_engine`).
 
-    engine: Literal["duckdb"] = "duckdb"
-    """DuckDB, embedded: out of core over parquet files, folders or globs (csv and xlsx are
-    parsed first)."""
+    Every engine runs the same SQL (``sql/rfm``) and gives the same ledger, customer table and
+    exports. Examples (``params/default.yaml`` has them as comments)::
+
+        engine: {engine: duckdb, memory_limit: 8GB}          # the default, embedded
+        engine: {engine: postgres}                           # URL in $RFM_TRANSACTIONS_DATABASE_URL
+        engine: {engine: postgres, url_env: MY_PG_URL}       # URL in $MY_PG_URL
+        engine: {engine: spark, spark_master: "local[4]", spark_driver_memory: 4g}
+
+    ``postgres`` reads the URL (``postgresql://user:password@host:5432/db``) only from the
+    environment variable named by ``url_env``, never from the params file (which is committed);
+    it uses temporary tables and views only and writes nothing persistent in the database.
+    ``spark`` starts a local Spark session (Java 17, UI off, session time zone UTC). On both,
+    the input file is typed as DuckDB types it, then its rows are shipped to the engine.
+    """
+
+    engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    """``duckdb`` (embedded: out of core over parquet files, folders or globs; csv and xlsx are
+    parsed first), ``postgres`` (a PostgreSQL server, URL from ``url_env``) or ``spark`` (a local
+    Apache Spark session)."""
     memory_limit: str = "8GB"
     """DuckDB's memory limit; beyond it, DuckDB spills to ``temp_directory``."""
     temp_directory: Path | None = None
@@ -286,6 +302,89 @@ class EngineConfig(_Strict):
     sample_rows: int = Field(1_000_000, ge=1_000)
     """The cleaning report's views of the raw rows (first rows, missing-value matrix, anomalies)
     show every row up to this many, else a uniform sample of this many; the ledger counts every row."""
+    url_env: str = "RFM_TRANSACTIONS_DATABASE_URL"
+    """``postgres`` only: name of the environment variable holding the connection URL
+    (``postgresql://user:password@host:5432/db``; a password may also come from ~/.pgpass)."""
+    connect_timeout: int = Field(10, ge=1, le=600)
+    """``postgres`` only: seconds to wait for the server before giving up."""
+    spark_master: str = "local[2]"
+    """``spark`` only: the local master, ``local``, ``local[N]`` or ``local[*]`` (N worker threads)."""
+    spark_driver_memory: str = "2g"
+    """``spark`` only: the driver's JVM heap (e.g. ``2g``, ``4096m``); in local mode it holds the data."""
+    spark_shuffle_partitions: int = Field(4, ge=1)
+    """``spark`` only: ``spark.sql.shuffle.partitions`` (Spark's default 200 is slow on one machine)."""
+    url: str | None = Field(None, exclude=True, repr=False)
+    password: str | None = Field(None, exclude=True, repr=False)
+    """Refused with a message: the URL and password never go in the params file."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _redact(cls, data: object) -> object:
+        # A rejected value is echoed in the error message: never echo a URL or a password.
+        if isinstance(data, dict):
+            secret = {k for k in ("url", "password") if data.get(k) is not None}
+            env = data.get("url_env")
+            if isinstance(env, str) and ("://" in env or "@" in env):
+                secret.add("url_env")
+            data = {**data, **{k: "<redacted>" for k in secret}}
+        return data
+
+    @field_validator("url", "password", mode="before")
+    @classmethod
+    def _no_secrets(cls, value: object, info: object) -> None:
+        name = getattr(info, "field_name", "url")
+        raise ValueError(
+            f"engine.{name}: connection URLs and passwords are never read from the params file (it is "
+            "committed and copied into reports). Remove the key and put the whole URL, e.g. "
+            "postgresql://user:password@host:5432/db, in the environment variable named by "
+            "engine.url_env (default RFM_TRANSACTIONS_DATABASE_URL), or the password in ~/.pgpass"
+        )
+
+    @field_validator("url_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value == "<redacted>":
+            raise ValueError(
+                "engine.url_env looks like a URL: it is the NAME of the environment variable that holds "
+                "the URL (e.g. RFM_TRANSACTIONS_DATABASE_URL), never the URL itself, which may carry a "
+                "password. Remove the URL from the params file and export it in that variable"
+            )
+        if not (value.isascii() and value.isidentifier()):
+            raise ValueError(
+                f"engine.url_env: {value!r} is not an environment variable name; use letters, digits "
+                "and '_' (e.g. RFM_TRANSACTIONS_DATABASE_URL)"
+            )
+        return value
+
+    @field_validator("spark_master")
+    @classmethod
+    def _local_master(cls, value: str) -> str:
+        inner = value[len("local[") : -1] if value.startswith("local[") and value.endswith("]") else None
+        parts = inner.split(",") if inner is not None else []
+        valid = value == "local" or (
+            inner is not None
+            and 1 <= len(parts) <= 2
+            and (parts[0] == "*" or (parts[0].isdigit() and int(parts[0]) >= 1))
+            and all(p.isdigit() for p in parts[1:])
+        )
+        if not valid:
+            raise ValueError(
+                f"engine.spark_master: {value!r} is not a local master; use local, local[N] (N worker "
+                "threads, e.g. local[2]) or local[*] (one per core). The report starts its own local "
+                "Spark session"
+            )
+        return value
+
+    @field_validator("spark_driver_memory")
+    @classmethod
+    def _jvm_size(cls, value: str) -> str:
+        number, unit = value[:-1], value[-1:].lower()
+        if not (number.isdigit() and int(number) > 0 and unit in "kmgt" and unit):
+            raise ValueError(
+                f"engine.spark_driver_memory: {value!r} is not a JVM memory size; write a number and a "
+                "unit, e.g. 2g or 4096m"
+            )
+        return value
 
 
 SYNTHETIC_DIR = Path("data") / "synthetic"

@@ -1,7 +1,7 @@
-"""Recency, Frequency and Monetary per customer, the outlier policy, and the monthly trend.
+"""The snapshot date R is counted from, and the outlier policy applied to the customer table.
 
-Input everywhere is the clean transactions frame: ``invoice_id`` (str), ``invoice_date``
-(naive datetime), ``customer_id`` (str), ``revenue`` (float) and optionally ``country``.
+The customer table itself (R, F, M per customer) is SQL (``sql/rfm/customer_metrics.sql``),
+built by :mod:`rfm_helpers.transactions`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from rfm_helpers.config import RFMConfig
-from rfm_helpers.domain import check_customer_metrics
 
 METRICS = ("recency", "frequency", "monetary")
 """The three RFM columns, in the order reports show them."""
@@ -123,50 +122,6 @@ def resolve_snapshot(
     return pd.Timestamp(cfg.snapshot_date)
 
 
-def _main_country(clean: pd.DataFrame) -> pd.Series:
-    """Each customer's most frequent country by rows; ties go to the alphabetically first."""
-    counts = clean.groupby(["customer_id", "country"]).size().rename("rows").reset_index()
-    counts = counts.sort_values(["customer_id", "rows", "country"], ascending=[True, False, True])
-    return counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
-
-
-def customer_metrics(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
-    """One row per customer, sorted by ``customer_id``.
-
-    Columns: ``customer_id``; ``recency`` (int, calendar days between the reference day of
-    :func:`resolve_snapshot` and the day of the last purchase); ``frequency`` (int, distinct
-    ``invoice_id`` when ``cfg.frequency == "invoices"``, rows when ``"lines"``);
-    ``monetary`` (float, sum of ``revenue``); ``first_purchase`` and ``last_purchase``
-    (timestamps); ``country`` (most frequent by rows, ties alphabetical; only when the input
-    has a ``country`` column). Fewer than 2 customers raise :class:`MetricsError`.
-    """
-    reference = resolve_snapshot(clean, cfg)
-    grouped = clean.groupby("customer_id", sort=True)
-    if grouped.ngroups < 2:
-        # Scores place each customer among the others; with one customer there is no "among".
-        raise MetricsError(
-            f"The clean data has a single customer ({clean['customer_id'].iloc[0]}): RFM scores rank "
-            "customers against each other, so at least 2 are needed. Check input.path and "
-            "input.columns.customer_id, and the cleaning ledger of the cleaning report for the rows "
-            "the rules removed."
-        )
-    frequency = grouped["invoice_id"].nunique() if cfg.frequency == "invoices" else grouped.size()
-    out = pd.DataFrame(
-        {
-            "first_purchase": grouped["invoice_date"].min(),
-            "last_purchase": grouped["invoice_date"].max(),
-            "frequency": frequency.astype("int64"),
-            "monetary": grouped["revenue"].sum().astype("float64"),
-        }
-    )
-    out["recency"] = (reference - out["last_purchase"].dt.normalize()).dt.days.astype("int64")
-    columns = ["recency", "frequency", "monetary", "first_purchase", "last_purchase"]
-    if "country" in clean.columns:
-        out["country"] = _main_country(clean)
-        columns.append("country")
-    return check_customer_metrics(out[columns].rename_axis("customer_id").reset_index(), cfg)
-
-
 def apply_outlier_policy(rfm: pd.DataFrame, cfg: RFMConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply ``cfg.outliers`` at the ``cfg.outlier_quantile`` of recency, frequency, monetary.
 
@@ -222,57 +177,3 @@ def apply_outlier_policy(rfm: pd.DataFrame, cfg: RFMConfig) -> tuple[pd.DataFram
                 cap = np.floor(cap).astype(out[metric].dtype)
             out[metric] = out[metric].clip(upper=cap)
     return out, report
-
-
-def monthly_rfm_trend(clean: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
-    """Recency, frequency and monetary of each month's active customers, month by month.
-
-    For every calendar month M from the first to the last month of the data, take the
-    customers with at least one transaction in M and measure, per customer:
-
-    - ``recency``: for a *returning* customer, calendar days from their last purchase day
-      before M to their first purchase day in M: how long they had been away when they came
-      back. A falling trend means customers return sooner. New customers (first purchase in
-      M) have no previous order and are left out of the recency statistics.
-    - ``frequency``: invoices (or rows, per ``cfg.frequency``) within M only.
-    - ``monetary``: revenue within M only.
-
-    Returns one row per month: ``month`` (timestamp of the first day of M), ``customers``
-    (active customers), ``new_customers``, ``returning_customers``, and
-    ``recency_mean``, ``frequency_mean``, ``monetary_mean``, ``recency_median``,
-    ``frequency_median``, ``monetary_median`` across them. A month without transactions has
-    0 customers and missing statistics. The snapshot date is not used.
-    """
-    first, last = _date_range(clean)
-    tx = clean.assign(month=clean["invoice_date"].dt.to_period("M"), day=clean["invoice_date"].dt.normalize())
-    grouped = tx.groupby(["month", "customer_id"], sort=True)
-    frequency = grouped["invoice_id"].nunique() if cfg.frequency == "invoices" else grouped.size()
-    per_customer = pd.DataFrame(
-        {
-            "first_day": grouped["day"].min(),
-            "last_day": grouped["day"].max(),
-            "frequency": frequency,
-            "monetary": grouped["revenue"].sum(),
-        }
-    ).reset_index()
-    # Rows are sorted by (month, customer): the previous row of the same customer is their
-    # previous active month, whose last day is their last purchase before this month.
-    previous_last = per_customer.groupby("customer_id")["last_day"].shift()
-    per_customer["recency"] = (per_customer["first_day"] - previous_last).dt.days
-    per_customer["returning"] = previous_last.notna()
-
-    by_month = per_customer.groupby("month")
-    stats = by_month[list(METRICS)].agg(["mean", "median"])
-    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
-    stats["customers"] = by_month.size()
-    stats["returning_customers"] = by_month["returning"].sum()
-    stats["new_customers"] = stats["customers"] - stats["returning_customers"]
-
-    months = pd.period_range(first, last, freq="M", name="month")
-    stats = stats.reindex(months)
-    counts = ["customers", "new_customers", "returning_customers"]
-    stats[counts] = stats[counts].fillna(0).astype("int64")
-    order = counts + [f"{m}_mean" for m in METRICS] + [f"{m}_median" for m in METRICS]
-    out = stats[order].reset_index()
-    out["month"] = out["month"].dt.to_timestamp()
-    return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from rfm_helpers import units
-from rfm_helpers.cleaning import STEP_LABELS, NettingSummary, is_cancellation
+from rfm_helpers.cleaning import STEP_LABELS, NettingSummary
 from rfm_helpers.clustering import base_name
 from rfm_helpers.config import AccountsSource, ClusteringConfig, RFMConfig
 from rfm_helpers.insights import is_win_back
@@ -37,7 +37,7 @@ def skipped(*columns: str) -> str:
 
 def _reaching(rows: pd.Series, stages: pd.Series | None, step: str) -> str:
     """ ", N of them reach rule ``step`` (the others are removed earlier: ...)" for the raw rows
-    ``rows`` (a mask), from :func:`rfm_helpers.cleaning.removed_by`; "" without ``stages``."""
+    ``rows`` (a mask), from the rows' ``removed_by``; "" without ``stages``."""
     if stages is None or not rows.any():
         return ""
     counts = stages[rows].value_counts()
@@ -47,11 +47,12 @@ def _reaching(rows: pd.Series, stages: pd.Series | None, step: str) -> str:
     return text + (f" (the others are removed earlier: {', '.join(earlier)})" if earlier else "")
 
 
-def describe_anomalies(raw: pd.DataFrame, currency: str = "£", stages: pd.Series | None = None) -> str:
-    """What is wrong with the raw rows, counted in the raw file. With ``stages``
-    (:func:`rfm_helpers.cleaning.removed_by` of ``raw``) each count says how many of its rows
-    reach the rule that removes them, so it reconciles with the ledger (which counts the rows
-    left by the earlier rules)."""
+def describe_anomalies(raw: pd.DataFrame, rules: pd.DataFrame, currency: str = "£") -> str:
+    """What is wrong with the raw rows, counted in the raw file. ``rules`` holds, per row of
+    ``raw``, ``is_cancellation`` and ``removed_by`` (the SQL's one definition of the rules): each
+    count says how many of its rows reach the rule that removes them, so it reconciles with the
+    ledger (which counts the rows left by the earlier rules)."""
+    stages = rules["removed_by"]
     items = []
     if "quantity" in raw:
         negative = raw["quantity"] < 0
@@ -65,7 +66,7 @@ def describe_anomalies(raw: pd.DataFrame, currency: str = "£", stages: pd.Serie
             f"**{(raw['unit_price'] < 0).sum():,}** a negative one"
             + _reaching(~(raw["unit_price"] > 0), stages, "non_positive_price")
         )
-    cancelled = is_cancellation(raw["invoice_id"])
+    cancelled = rules["is_cancellation"].astype(bool)
     items.append(
         f"**{cancelled.sum():,}** rows belong to **{raw.loc[cancelled, 'invoice_id'].nunique():,}** "
         "cancelled invoices (number starting with C): the cancellation lines"

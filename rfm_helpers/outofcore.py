@@ -1,38 +1,28 @@
-"""Cleaning rules and the customer table in SQL, for inputs too large for pandas.
+"""The cleaning rules, the duplicates rule, the cancellation netting and the customer table,
+in SQL (``sql/rfm/*.sql``, rendered per dialect by :mod:`rfm_helpers.sqldialect`), on any engine
+of :mod:`rfm_helpers.engines`. Money is summed as DECIMAL, so totals are exact and do not
+depend on the order in which parallel workers add rows up.
 
-The rules of :mod:`rfm_helpers.cleaning` (same order, same ledger) and the aggregation of
-:func:`rfm_helpers.metrics.customer_metrics` are written once as SQL (``sql/rfm/*.sql``, see
-:mod:`rfm_helpers.sqldialect`) and run by any engine that implements :class:`SQLEngine`:
-DuckDB here (out of core, over parquet files, directories or globs), PostgreSQL and Spark in
-the parity tests. Money is summed as DECIMAL, so totals are exact and do not depend on the
-order in which parallel workers add rows up.
-
-Entry points: :func:`resolve_engine` (``engine: auto`` → pandas or duckdb) and
-:func:`clean_and_aggregate` (DuckDB: parquet in, clean parquet + ledger + customers out).
+:func:`register_parquet_source` defines ``rfm_source`` over parquet files (typed and checked
+row by row as they are scanned); :func:`run_sql_cleaning` runs every rule on it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
 
-import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 from sqlglot import exp
 
-from rfm_helpers.atomic import atomic_path
 from rfm_helpers.cleaning import (
-    _RULES,
-    _WHEN_NOTHING_LEFT,
     DUPLICATE_KEY,
     LEDGER_COLUMNS,
     ROW_RULES,
+    RULE_TEXT,
+    WHEN_NOTHING_LEFT,
     CleaningError,
     NettingSummary,
     RowRule,
@@ -45,11 +35,11 @@ from rfm_helpers.config import (
     CANONICAL_COLUMNS,
     CleaningConfig,
     ColumnMap,
-    EngineConfig,
     InputConfig,
     RFMConfig,
 )
 from rfm_helpers.duckdbsource import typed_columns
+from rfm_helpers.engines import DuckDBEngine, SQLEngine, sql_text
 from rfm_helpers.inputcheck import check_columns, check_parquet_head, parquet_head, source_files
 from rfm_helpers.loading import InputError, detect_format
 from rfm_helpers.metrics import MetricsError, last_allowed_day, late_rows_error, resolve_snapshot
@@ -63,68 +53,13 @@ _FILE_STRIDE = 1 << 40
 """row_id = file number x stride + row number in the file: the export's row order across files."""
 
 
-class SQLEngine(Protocol):
-    """What the SQL pipeline needs from an engine (DuckDB, PostgreSQL, Spark, …)."""
-
-    dialect: str
-
-    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
-        """Make a small pandas frame queryable as table ``name``."""
-
-    def create_view(self, name: str, sql: str) -> None:
-        """(Re)define ``name`` as the query ``sql`` (evaluated when used)."""
-
-    def create_table(self, name: str, sql: str) -> None:
-        """Store the rows of ``sql`` as the temporary table ``name`` (read several times)."""
-
-    def fetch(self, sql: str) -> pd.DataFrame:
-        """Run ``sql`` and return its rows."""
-
-
-@dataclass
-class OutOfCoreResult:
-    """What :func:`clean_and_aggregate` produced."""
-
-    ledger: pd.DataFrame
-    """As :attr:`rfm_helpers.cleaning.CleaningResult.ledger`."""
-    customers: pd.DataFrame
-    """As :func:`rfm_helpers.metrics.customer_metrics`."""
-    clean_path: Path
-    """The clean transactions, as parquet, sorted as the pandas path sorts them."""
-    clean_rows: int
-    netting: NettingSummary | None = None
-    """As :attr:`rfm_helpers.cleaning.CleaningResult.netting`."""
-
-
-# --- choosing the engine ---------------------------------------------------------------
+# --- the input ---------------------------------------------------------------------------
 
 
 def input_files(input_cfg: InputConfig) -> list[Path]:
     """The files of ``input.path``: a file, a directory's .parquet files (recursively) or a glob;
     none is an :class:`InputError` saying what the folder or glob holds instead."""
     return source_files(input_cfg)
-
-
-def input_rows(input_cfg: InputConfig) -> int | None:
-    """Rows of a parquet input from the files' metadata (no data read); None if not parquet."""
-    files = input_files(input_cfg)
-    if any(detect_format(f, input_cfg.format) != "parquet" for f in files):
-        return None
-    try:
-        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    except (OSError, ValueError):  # unreadable: the loader reports it with its own message
-        return None
-
-
-def resolve_engine(input_cfg: InputConfig, engine_cfg: EngineConfig) -> str:
-    """``pandas`` or ``duckdb``: the configured engine, or for ``auto`` DuckDB when the input
-    is parquet with more than ``engine.auto_min_rows`` rows, or a folder or glob of parquet
-    files (the pandas loader reads one file). csv and xlsx stay on pandas."""
-    if engine_cfg.engine != "auto":
-        return engine_cfg.engine
-    rows = input_rows(input_cfg)
-    several_files = not resolve(input_cfg.path).is_file()
-    return "duckdb" if rows is not None and (several_files or rows > engine_cfg.auto_min_rows) else "pandas"
 
 
 # --- the engine-neutral pipeline -------------------------------------------------------
@@ -342,7 +277,7 @@ def _ledger_row(
     # As cleaning._Ledger: both totals rounded to pence, removed = their difference.
     return {
         "step": step,
-        "rule": _RULES[step],
+        "rule": RULE_TEXT[step],
         "applied": applied,
         "note": note,
         "rows_removed": rows - after,
@@ -355,54 +290,14 @@ def _ledger_row(
 def _stop_if_empty(step: str, before: int, after: int, ledger: list[dict]) -> None:
     if after == 0:
         raise CleaningError(
-            f"Cleaning removed every row: rule {step!r} ({_RULES[step]}) removed the last "
-            f"{before:,} rows. {_WHEN_NOTHING_LEFT.get(step, 'Check the input and the cleaning parameters.')}"
+            f"Cleaning removed every row: rule {step!r} ({RULE_TEXT[step]}) removed the last "
+            f"{before:,} rows. {WHEN_NOTHING_LEFT.get(step, 'Check the input and the cleaning parameters.')}"
             "\n"
             f"Ledger so far:\n{pd.DataFrame(ledger, columns=LEDGER_COLUMNS).to_string(index=False)}"
         )
 
 
 # --- DuckDB ----------------------------------------------------------------------------
-
-
-class DuckDBEngine:
-    """An in-memory DuckDB connection bounded by ``memory_limit``, spilling to ``temp_dir``."""
-
-    dialect = "duckdb"
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
-        self.con.register(f"{name}_frame", frame)
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
-        self.con.unregister(f"{name}_frame")
-
-    def create_view(self, name: str, sql: str) -> None:
-        self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
-
-    def create_table(self, name: str, sql: str) -> None:
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-
-    def fetch(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(sql).df()
-
-
-@contextlib.contextmanager
-def duckdb_engine(engine_cfg: EngineConfig) -> Iterator[DuckDBEngine]:
-    """A DuckDB engine with the configured memory limit, threads and spill folder."""
-    with contextlib.ExitStack() as stack:
-        temp_dir = engine_cfg.temp_directory
-        if temp_dir is None:
-            temp_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rfm-duckdb-")))
-        con = stack.enter_context(duckdb.connect(":memory:"))
-        con.execute(f"SET memory_limit = '{engine_cfg.memory_limit}'")
-        con.execute(f"SET temp_directory = '{_sql_text(str(temp_dir))}'")
-        # Row order is carried by row_id, so DuckDB need not keep it (less memory).
-        con.execute("SET preserve_insertion_order = false")
-        if engine_cfg.threads is not None:
-            con.execute(f"SET threads = {int(engine_cfg.threads)}")
-        yield DuckDBEngine(con)
 
 
 def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> list[str]:
@@ -417,7 +312,7 @@ def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> lis
     mapping = input_cfg.columns.source_to_canonical()
     for f in files:  # repeated, nested or missing columns, time zones: named per file
         check_parquet_head(parquet_head(f), mapping, str(f), input_cfg.timezone)
-    listed = "[" + ", ".join(f"'{_sql_text(str(f))}'" for f in files) + "]"
+    listed = "[" + ", ".join(f"'{sql_text(str(f))}'" for f in files) + "]"
     scan = f"read_parquet({listed}, filename = true, file_row_number = true, union_by_name = true)"
     described = engine.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     check_columns([r[0] for r in described], mapping, str(resolve(input_cfg.path)))
@@ -544,59 +439,5 @@ def _totals(engine: SQLEngine, query: str) -> tuple[int, Decimal]:
     return int(row["row_count"]), _decimal(row["revenue"])
 
 
-def clean_and_aggregate(
-    input_cfg: InputConfig,
-    cleaning_cfg: CleaningConfig,
-    rfm_cfg: RFMConfig,
-    non_product_codes: pd.DataFrame,
-    flagged_descriptions: pd.DataFrame,
-    clean_path: str | Path,
-    engine_cfg: EngineConfig | None = None,
-) -> OutOfCoreResult:
-    """Clean the parquet input and build the customer table in DuckDB, out of core.
-
-    Same rules, ledger and customer table as :func:`rfm_helpers.cleaning.clean_transactions`
-    followed by :func:`rfm_helpers.metrics.customer_metrics`; the clean transactions are
-    written to ``clean_path`` (parquet, atomically, sorted as the pandas path sorts them)
-    instead of being returned.
-    """
-    engine_cfg = engine_cfg or EngineConfig(engine="duckdb")
-    clean_path = Path(clean_path)
-    with duckdb_engine(engine_cfg) as engine, atomic_path(clean_path) as tmp:
-        present = register_parquet_source(engine, input_cfg)
-        columns = ", ".join([*present, "revenue"])
-
-        def store_clean(query: str) -> None:
-            engine.con.execute(
-                f"COPY (SELECT {columns} FROM ({query}) "
-                "ORDER BY invoice_date, invoice_id, stock_code, row_id) "
-                f"TO '{_sql_text(str(tmp))}' (FORMAT parquet, COMPRESSION zstd)"
-            )
-            # The parquet holds the mapped columns only; the SQL expects every canonical one.
-            absent = [null_column(c) for c in CANONICAL_COLUMNS if c not in present]
-            engine.create_view(
-                "rfm_clean", f"SELECT {', '.join(['*', *absent])} FROM read_parquet('{_sql_text(str(tmp))}')"
-            )
-
-        ledger, customers, clean_rows, netting = run_sql_cleaning(
-            engine,
-            present,
-            cleaning_cfg,
-            rfm_cfg,
-            non_product_codes,
-            flagged_descriptions,
-            input_cfg.missing_text,
-            store_clean,
-        )
-    return OutOfCoreResult(
-        ledger=ledger, customers=customers, clean_path=clean_path, clean_rows=clean_rows, netting=netting
-    )
-
-
 def null_column(column: str) -> str:
     return f"CAST(NULL AS {_SQL_TYPES.get(column, 'VARCHAR')}) AS {column}"
-
-
-def _sql_text(text: str) -> str:
-    """``text`` for a single-quoted SQL literal."""
-    return text.replace("'", "''")

@@ -21,9 +21,8 @@ import pandas as pd
 from rfm_helpers import atomic, domain, loading
 from rfm_helpers.cleaning import NettingSummary
 from rfm_helpers.config import CANONICAL_COLUMNS, RFMConfig, RunConfig
+from rfm_helpers.engines import SQLEngine, duckdb_engine
 from rfm_helpers.outofcore import (
-    SQLEngine,
-    duckdb_engine,
     input_files,
     null_column,
     register_parquet_source,
@@ -39,7 +38,10 @@ _AGGREGATES: dict[str, tuple[str, dict[str, str]]] = {
         "eda_monthly",
         {"month": "datetime64[us]", "revenue": MONEY, "orders": "int64", "customers": "int64"},
     ),
-    "by_country": ("eda_by_country", {"country": "str", "customers": "int64", "orders": "int64", "revenue": MONEY}),
+    "by_country": (
+        "eda_by_country",
+        {"country": "str", "customers": "int64", "orders": "int64", "revenue": MONEY},
+    ),
     "products": (
         "eda_top_products",
         {"stock_code": "str", "product": "str", "revenue": MONEY, "orders": "int64", "units": "float64"},
@@ -58,8 +60,11 @@ class Cleaning:
     ledger: pd.DataFrame
     netting: NettingSummary | None
     raw: pd.DataFrame
-    """The input rows as typed (all of them up to ``engine.sample_rows``, else a uniform sample),
-    with ``removed_by``: the rule (1-6) that removes the row, missing if none does."""
+    """The input rows as typed (all of them up to ``engine.sample_rows``, else a uniform sample)."""
+    rules: pd.DataFrame
+    """For each row of ``raw`` (same index): ``is_cancellation`` and ``removed_by`` (the rule 1-6
+    that removes the row, missing if none does), from the one definition of the rules
+    (``sql/rfm/typed.sql``)."""
     about_input: str
     """One sentence: which file, how many rows, which dates, and whether ``raw`` is a sample."""
 
@@ -89,11 +94,14 @@ def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> C
         marts = _aggregates(engine, cfg.rfm)
         marts["customers"] = customers
         raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
+        span = _input_span(engine)
     figures = _figures(marts.pop("figures"), present)
     for name, table in marts.items():
         atomic.write_parquet(table, cfg.marts_dir / f"{name}.parquet")
     atomic.write_text(cfg.marts_dir / "figures.json", json.dumps(figures, indent=1, sort_keys=True))
-    return Cleaning(ledger, netting, raw, _about_input(cfg, input_rows, len(raw), figures))
+    rule_columns = ["is_cancellation", "removed_by"]
+    about = _about_input(cfg, input_rows, len(raw), span)
+    return Cleaning(ledger, netting, raw.drop(columns=rule_columns), raw[rule_columns], about)
 
 
 def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
@@ -118,7 +126,10 @@ def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
 def _typed_frame(table: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     """Columns typed as pandas code expects them (``money``: exact DECIMAL sums as float64)."""
     return table.assign(
-        **{c: table[c].map(float).astype("float64") if t == MONEY else table[c].astype(t) for c, t in types.items()}
+        **{
+            c: table[c].map(float).astype("float64") if t == MONEY else table[c].astype(t)
+            for c, t in types.items()
+        }
     )
 
 
@@ -153,23 +164,41 @@ def _figures(overview: pd.DataFrame, present: list[str]) -> dict:
 
 
 def _raw_view(engine: SQLEngine, present: list[str], rows: int, limit: int) -> pd.DataFrame:
-    """The typed input rows (with ``removed_by``) in input order: all, or a uniform sample of
-    ``limit`` rows (reservoir sampling, repeatable) when there are more."""
-    columns = ", ".join([*present, "revenue", "removed_by"])
-    source = "rfm_typed" if rows <= limit else f"(SELECT * FROM rfm_typed USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
-    raw = engine.fetch(f"SELECT {columns} FROM {source} AS t ORDER BY row_id")
+    """The typed input rows (with ``is_cancellation`` and ``removed_by``) in input order: all,
+    or a uniform sample of ``limit`` rows (reservoir sampling, repeatable) when there are more.
+    Descriptions are shown as written (the rules compare them trimmed)."""
+    columns = [f"t.{c}" for c in [*present, "revenue", "is_cancellation", "removed_by"]]
+    join = ""
+    if "description" in present:
+        columns[present.index("description")] = (
+            "CASE WHEN TRIM(CAST(s.description AS VARCHAR)) IN (SELECT value FROM rfm_missing_text) "
+            "THEN NULL ELSE CAST(s.description AS VARCHAR) END AS description"
+        )
+        join = " JOIN rfm_source AS s ON s.row_id = t.row_id"
+    source = "rfm_typed"
+    if rows > limit:
+        source = f"(SELECT * FROM rfm_typed USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
+    raw = engine.fetch(f"SELECT {', '.join(columns)} FROM {source} AS t{join} ORDER BY t.row_id")
     for column in ("invoice_id", "stock_code", "description", "customer_id", "country", "removed_by"):
         if column in raw:
             raw[column] = raw[column].astype("str")
     return raw
 
 
-def _about_input(cfg: RunConfig, rows: int, shown: int, figures: dict) -> str:
-    path = cfg.input.path
+def _input_span(engine: SQLEngine) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last date of the typed input rows."""
+    row = engine.fetch(
+        "SELECT MIN(invoice_date) AS first_date, MAX(invoice_date) AS last_date FROM rfm_typed"
+    )
+    return pd.Timestamp(row.iloc[0]["first_date"]), pd.Timestamp(row.iloc[0]["last_date"])
+
+
+def _about_input(cfg: RunConfig, rows: int, shown: int, span: tuple[pd.Timestamp, pd.Timestamp]) -> str:
+    path, dates = cfg.input.path, f"from {span[0]:%d %b %Y} to {span[1]:%d %b %Y}"
     if shown == rows:
-        return f"**Input file:** `{path}` — {rows:,} rows."
+        return f"**Input file:** `{path}` — {rows:,} rows, {dates}."
     return (
-        f"**Input:** `{path}` — {rows:,} rows. The sections before the ledger describe a uniform "
+        f"**Input:** `{path}` — {rows:,} rows, {dates}. The sections before the ledger describe a uniform "
         f"sample of {shown:,} rows (`engine.sample_rows`); the ledger and every later report count all rows."
     )
 
@@ -232,9 +261,26 @@ class Marts:
         return pd.DataFrame({"orders": labels, "customers": customers, "share": customers / customers.sum()})
 
     def customer_metrics(self) -> pd.DataFrame:
+        """One row per customer, sorted by ``customer_id``.
+
+        Columns: ``customer_id``; ``recency`` (int, calendar days between the reference day of
+        :func:`rfm_helpers.metrics.resolve_snapshot` and the day of the last purchase);
+        ``frequency`` (int, distinct ``invoice_id`` when ``rfm.frequency`` is ``invoices``, rows
+        when ``lines``); ``monetary`` (float, exact sum of ``revenue``); ``first_purchase`` and
+        ``last_purchase``; ``country`` (most frequent by rows, ties alphabetical; only when the
+        input has a ``country`` column)."""
         return self._read("customers")
 
     def monthly_rfm_trend(self) -> pd.DataFrame:
+        """Recency, frequency and monetary of each month's active customers, month by month.
+
+        For every calendar month M from the first to the last month of the data, the customers
+        with at least one transaction in M, measured per customer: ``recency`` (for a returning
+        customer, days from their last purchase day before M to their first purchase day in M;
+        new customers are left out), ``frequency`` (invoices or rows within M) and
+        ``monetary`` (revenue within M). One row per month: ``month``, ``customers``,
+        ``new_customers``, ``returning_customers``, then the mean and median of each metric. A
+        month without transactions has 0 customers and missing statistics."""
         stats = self._read("monthly_rfm_trend")
         stats["month"] = stats["month"].astype("datetime64[us]")
         months = pd.date_range(stats["month"].min(), stats["month"].max(), freq="MS", unit="us", name="month")

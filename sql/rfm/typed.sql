@@ -1,5 +1,7 @@
 -- Transactions typed as rfm_helpers.loading.load_transactions types them, plus revenue and
--- the cleaning rule that removes each row (NULL = the row survives rules 1-6).
+-- the cleaning rule that removes each row (NULL = the row survives rules 1-6). This file is the
+-- one definition of rules 1-6; the ledger, the cleaning report's investigations and its
+-- sentences all read removed_by (and is_cancellation) from here.
 -- Input: rfm_source (canonical columns, unmapped ones NULL, plus row_id = the export's row
 -- order), rfm_missing_text(value), rfm_flagged_descriptions(description_key, lower-cased),
 -- rfm_non_product_codes(stock_code).
@@ -39,14 +41,16 @@ typed AS (
     CASE WHEN country IN (SELECT value FROM rfm_missing_text) THEN NULL ELSE country END AS country,
     amount,
     CASE WHEN :revenue_from_amount THEN amount ELSE quantity * unit_price END AS revenue,
-    CASE WHEN :price_from_amount THEN amount ELSE unit_price END AS price
+    CASE WHEN :price_from_amount THEN amount ELSE unit_price END AS price,
+    -- A cancellation line: its invoice number starts with a capital "C".
+    COALESCE(invoice_id LIKE 'C%', FALSE) AS is_cancellation
   FROM texts
 )
 SELECT
   invoice_id, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, amount,
-  revenue, row_id,
+  revenue, row_id, is_cancellation,
   CASE
-    WHEN :rule_cancellation_lines AND invoice_id LIKE 'C%' THEN 'cancellation_lines'
+    WHEN :rule_cancellation_lines AND is_cancellation THEN 'cancellation_lines'
     WHEN :rule_non_positive_quantity AND NOT COALESCE(quantity > 0, FALSE) THEN 'non_positive_quantity'
     WHEN :rule_flagged_descriptions
       AND LOWER(description) IN (SELECT description_key FROM rfm_flagged_descriptions)
