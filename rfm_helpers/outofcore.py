@@ -353,18 +353,17 @@ def run_sql_cleaning(
     engine: SQLEngine,
     present: list[str],
     cleaning_cfg: CleaningConfig,
-    rfm_cfg: RFMConfig,
     non_product_codes: pd.DataFrame,
     flagged_descriptions: pd.DataFrame,
     missing_text: list[str],
     store_clean: Callable[[str], None],
-) -> tuple[pd.DataFrame, pd.DataFrame, int, NettingSummary | None]:
-    """Ledger, customer table, number of clean rows and what netting cancelled orders did (or
-    would do), on any engine whose ``rfm_source`` is defined.
+) -> tuple[pd.DataFrame, int, NettingSummary | None]:
+    """Ledger, number of clean rows and what netting cancelled orders did (or would do), on any
+    engine whose ``rfm_source`` is defined.
 
     ``present`` lists the canonical columns the source maps. ``store_clean(query)`` must make
     the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
-    (DuckDB writes them to parquet; a database keeps a table).
+    (a temporary table of the engine).
     """
     plan = prepare_typed(engine, present, cleaning_cfg, non_product_codes, flagged_descriptions, missing_text)
     ledger, rows, revenue = rule_ledger(engine, plan)
@@ -382,8 +381,7 @@ def run_sql_cleaning(
         )
     else:
         ledger, netting, clean_rows = _net_cancelled_orders(engine, plan, ledger, rows, revenue, store_clean)
-    customers = customer_table(engine, rfm_cfg, "country" in present)
-    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), customers, clean_rows, netting
+    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), clean_rows, netting
 
 
 def _net_cancelled_orders(

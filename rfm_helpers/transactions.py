@@ -20,9 +20,18 @@ import pandas as pd
 
 from rfm_helpers import atomic, domain, loading
 from rfm_helpers.cleaning import NettingSummary
-from rfm_helpers.config import CANONICAL_COLUMNS, RFMConfig, RunConfig
+from rfm_helpers.config import (
+    CANONICAL_COLUMNS,
+    CleaningConfig,
+    ColumnMap,
+    EngineConfig,
+    InputConfig,
+    RFMConfig,
+    RunConfig,
+)
 from rfm_helpers.engines import SQLEngine, duckdb_engine
 from rfm_helpers.outofcore import (
+    customer_table,
     input_files,
     null_column,
     register_parquet_source,
@@ -76,32 +85,107 @@ def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> C
     """Clean the input, write the marts of this run and return what the cleaning report shows."""
     with duckdb_engine(cfg.engine) as engine:
         present, input_rows = _define_source(engine, cfg)
-
-        def store_clean(query: str) -> None:
-            engine.create_table("rfm_clean", query)
-
-        ledger, customers, _rows, netting = run_sql_cleaning(
-            engine,
-            present,
-            cfg.cleaning,
-            cfg.rfm,
-            non_product,
-            flagged,
-            cfg.input.missing_text,
-            store_clean,
-        )
-        domain.check_customer_metrics(customers, cfg.rfm)
-        marts = _aggregates(engine, cfg.rfm)
-        marts["customers"] = customers
+        result = run(engine, present, cfg.cleaning, cfg.rfm, non_product, flagged, cfg.input.missing_text)
         raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
         span = _input_span(engine)
-    figures = _figures(marts.pop("figures"), present)
-    for name, table in marts.items():
-        atomic.write_parquet(table, cfg.marts_dir / f"{name}.parquet")
-    atomic.write_text(cfg.marts_dir / "figures.json", json.dumps(figures, indent=1, sort_keys=True))
+    result.write(cfg.marts_dir)
     rule_columns = ["is_cancellation", "removed_by"]
     about = _about_input(cfg, input_rows, len(raw), span)
-    return Cleaning(ledger, netting, raw.drop(columns=rule_columns), raw[rule_columns], about)
+    return Cleaning(result.ledger, result.netting, raw.drop(columns=rule_columns), raw[rule_columns], about)
+
+
+@dataclass
+class Result:
+    """The cleaning and every aggregate of one input, in memory."""
+
+    ledger: pd.DataFrame
+    netting: NettingSummary | None
+    customers: pd.DataFrame | None
+    tables: dict[str, pd.DataFrame]
+    """The EDA aggregates and the monthly trend, by mart name."""
+    figures: dict
+    clean: pd.DataFrame | None = None
+    """The clean rows themselves (sorted by date, invoice, stock code), only when asked for."""
+
+    def write(self, folder: Path) -> None:
+        """Write the marts (atomically, file by file) that :class:`Marts` reads."""
+        tables = self.tables if self.customers is None else {**self.tables, "customers": self.customers}
+        for name, table in tables.items():
+            atomic.write_parquet(table, folder / f"{name}.parquet")
+        atomic.write_text(folder / "figures.json", json.dumps(self.figures, indent=1, sort_keys=True))
+
+
+def run(
+    engine: SQLEngine,
+    present: list[str],
+    cleaning_cfg: CleaningConfig,
+    rfm_cfg: RFMConfig,
+    non_product: pd.DataFrame,
+    flagged: pd.DataFrame,
+    missing_text: list[str],
+    keep_clean: bool = False,
+    with_customers: bool = True,
+) -> Result:
+    """The cleaning rules, the customer table and every aggregate, on an engine whose
+    ``rfm_source`` is defined (``present``: the canonical columns it maps). Without
+    ``with_customers`` the customer table is not built (``customers`` is None): for a look at
+    the cleaning of data that need not be scored (a single customer, say)."""
+
+    def store_clean(query: str) -> None:
+        engine.create_table("rfm_clean", query)
+
+    ledger, _rows, netting = run_sql_cleaning(
+        engine, present, cleaning_cfg, non_product, flagged, missing_text, store_clean
+    )
+    customers = None
+    if with_customers:
+        customers = customer_table(engine, rfm_cfg, "country" in present)
+        domain.check_customer_metrics(customers, rfm_cfg)
+    tables = _aggregates(engine, rfm_cfg)
+    figures = _figures(tables.pop("figures"), present)
+    clean = None
+    if keep_clean:
+        columns = ", ".join([*present, "revenue"])
+        clean = engine.fetch(
+            f"SELECT {columns} FROM rfm_clean ORDER BY invoice_date, invoice_id, stock_code, row_id"
+        )
+    return Result(ledger, netting, customers, tables, figures, clean)
+
+
+def clean_frame(
+    frame: pd.DataFrame,
+    cleaning_cfg: CleaningConfig | None = None,
+    rfm_cfg: RFMConfig | None = None,
+    non_product: pd.DataFrame | None = None,
+    flagged: pd.DataFrame | None = None,
+    missing_text: list[str] | None = None,
+    with_customers: bool = True,
+) -> Result:
+    """:func:`run` on a typed frame in memory (canonical columns and ``revenue``, as
+    :func:`rfm_helpers.loading.load_transactions` returns), in a throwaway DuckDB; the result
+    keeps the clean rows. For notebooks and tests that start from a frame."""
+    no_list = pd.DataFrame({"stock_code": pd.Series(dtype=str), "description": pd.Series(dtype=str)})
+    present = [c for c in CANONICAL_COLUMNS if c in frame]
+    with duckdb_engine(EngineConfig()) as engine:
+        _load_typed(engine, frame, present)
+        return run(
+            engine,
+            present,
+            cleaning_cfg or CleaningConfig(),
+            rfm_cfg or RFMConfig(),
+            no_list if non_product is None else non_product,
+            no_list if flagged is None else flagged,
+            InputConfig().missing_text if missing_text is None else missing_text,
+            keep_clean=True,
+            with_customers=with_customers,
+        )
+
+
+def _load_typed(engine: SQLEngine, frame: pd.DataFrame, present: list[str]) -> None:
+    """``rfm_source`` over a typed frame; ``row_id`` is the frame's row order."""
+    engine.load_frame("rfm_loaded", frame[present].assign(row_id=range(len(frame))))
+    select = [c if c in present else null_column(c) for c in CANONICAL_COLUMNS]
+    engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_loaded")
 
 
 def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
@@ -116,9 +200,7 @@ def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
     else:
         frame = loading.load_transactions(cfg.input, cache_dir=cfg.cache_dir)
         present = [c for c in CANONICAL_COLUMNS if c in frame]
-        engine.load_frame("rfm_loaded", frame[present].assign(row_id=range(len(frame))))
-        select = [c if c in present else null_column(c) for c in CANONICAL_COLUMNS]
-        engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_loaded")
+        _load_typed(engine, frame, present)
     rows = int(engine.fetch("SELECT COUNT(*) AS n FROM rfm_source").iloc[0]["n"])
     return present, rows
 
@@ -207,18 +289,22 @@ def _about_input(cfg: RunConfig, rows: int, shown: int, span: tuple[pd.Timestamp
 
 
 class Marts:
-    """The aggregates the cleaning step wrote for this run."""
+    """The aggregates the cleaning step wrote (:meth:`Result.write`) to ``folder``."""
 
-    def __init__(self, cfg: RunConfig) -> None:
-        self.cfg = cfg
-        self._figures: dict = json.loads((cfg.marts_dir / "figures.json").read_text(encoding="utf-8"))
+    def __init__(self, folder: Path, columns: ColumnMap) -> None:
+        self.folder, self.columns = Path(folder), columns
+        self._figures: dict = json.loads((self.folder / "figures.json").read_text(encoding="utf-8"))
+
+    @classmethod
+    def for_run(cls, cfg: RunConfig) -> Marts:
+        return cls(cfg.marts_dir, cfg.input.columns)
 
     def _read(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(Path(self.cfg.marts_dir) / f"{name}.parquet")
+        return pd.read_parquet(self.folder / f"{name}.parquet")
 
     def has(self, column: str) -> bool:
         """The export maps ``column`` (e.g. ``country``)."""
-        return getattr(self.cfg.input.columns, column, None) is not None
+        return getattr(self.columns, column, None) is not None
 
     def figures(self) -> dict:
         """Headline numbers of the clean transactions (:func:`rfm_helpers.eda.overview_table`)."""
