@@ -32,7 +32,7 @@ import pandas as pd
 
 from rfm_helpers import domain, sqlengine, units
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.paths import resolve
+from rfm_helpers.paths import display_path, resolve
 
 CHANNELS = ("wa", "sms", "email", "call")
 CHARGED_CHANNELS = ("wa", "sms", "email")
@@ -118,10 +118,39 @@ def extract_accounts(source: AccountsSource) -> AccountExtraction:
     return extraction
 
 
+def prepare_source(source: AccountsSource) -> dict[str, str]:
+    """Make the database of ``source`` ready to read and say what it is (the manifest's entry).
+
+    ``synthetic``: the tool's generated DuckDB file, built when missing and rebuilt when its
+    settings changed (a file there that the tool did not create is refused, untouched);
+    ``duckdb``: your file, which must exist (only ever opened read-only); ``postgres``: the
+    server, described without credentials. Returns ``path`` and, for generated data,
+    ``generated_by``."""
+    from rfm_helpers.synthetic_accounts import ensure_database, synthetic_origin
+
+    if source.engine == "postgres":
+        return {"path": sqlengine.describe_url(sqlengine.postgres_url(source))}
+    if source.engine == "synthetic":
+        database = ensure_database(source)
+    else:
+        database = resolve(source.duckdb_path or "")
+        if not database.is_file():
+            raise FileNotFoundError(
+                f"DuckDB file not found: {database}. Check accounts.duckdb_path (your file, opened "
+                "read-only), or set accounts.engine: synthetic for generated demo data."
+            )
+    info = {"path": display_path(database)}
+    origin = synthetic_origin(source)
+    if origin:
+        info["generated_by"] = origin
+    return info
+
+
 def _extract(source: AccountsSource) -> AccountExtraction:
     """The extraction, unchecked: :func:`compare_methods` only needs which accounts it keeps."""
     prices = load_prices(source.prices, list(source.charged_wa_categories))
     sql_dir = resolve(source.sql_dir)
+    prepare_source(source)
     with sqlengine.connect(source) as engine:
         engine.load_table("run_prices", prices)
         engine.load_table("run_channels", pd.DataFrame({"channel": list(source.channels)}))

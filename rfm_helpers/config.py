@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rfm_helpers.paths import output_root, resolve
+from rfm_helpers.paths import RFM_SQL_DIR, matching_files, output_root, resolve
 
 CANONICAL_COLUMNS = (
     "invoice_id",
@@ -606,6 +606,25 @@ class RunConfig(_Strict):
     def pipeline(self) -> str:
         """Which pipeline of ``notebooks/pipeline.yaml`` this run executes."""
         return "accounts" if self.accounts is not None else "transactions"
+
+    def read_files(self) -> dict[str, list[Path]]:
+        """Every file this run reads besides its notebooks and code, by name: what the runner
+        hashes into the step fingerprints (a change reruns the steps) and the manifest records.
+
+        Transactions: the input file(s) and the SQL of ``sql/rfm``. Accounts: the SQL folder, the
+        price list and the DuckDB file (a PostgreSQL database is not a file: none is listed).
+        Both: the reference tables."""
+        files = {name: [resolve(path)] for name, path in self.reference.model_dump().items()}
+        if self.accounts is None:
+            files["input"] = matching_files(self.input.path)
+            files["sql"] = sorted(RFM_SQL_DIR.glob("*.sql"))
+            return files
+        source = self.accounts
+        files["sql"] = sorted(resolve(source.sql_dir).glob("*.sql"))
+        files["prices"] = [resolve(source.prices)]
+        if source.database_path is not None:
+            files["database"] = [source.database_path]
+        return files
 
     # --- resolved paths -------------------------------------------------------------
     @property

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +49,11 @@ from rfm_helpers.inputcheck import (
     workbook_sheets,
 )
 from rfm_helpers.paths import resolve
+from rfm_helpers.provenance import sha256_file
 
 __all__ = [
     "InputError",
     "detect_format",
-    "file_sha256",
     "load_transactions",
     "precheck_input",
     "read_segment_sheet",
@@ -81,15 +80,6 @@ OFFSET_PATTERN = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{
 _NUMBER_TEXT = r"\d+(?:\.\d+)?"
 _CACHE_LAYOUT = 2
 """Version of the parse cache's layout (2: the raw header is kept in the parquet's attrs)."""
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's content, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -228,7 +218,7 @@ def _read_cached(
     earlier run; return the rows and the header as written."""
     if cache_dir is None:
         return _parse(path, fmt, sheet, cfg, delimiter)
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     # The date format is not part of the key: dates are parsed after the cache, from text.
     key = {
         "sha256": sha,

@@ -15,12 +15,20 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+RFM_SQL_DIR = PROJECT_ROOT / "sql" / "rfm"
+"""The SQL of the transactions path (rules, customer table, aggregates)."""
 
 
 def resolve(path: str | Path) -> Path:
     """Absolute path; a relative one is taken from the project root."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the project root when inside it (portable), else absolute."""
+    path = path.resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
 def matching_files(path_text: str | Path) -> list[Path]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from rfm_helpers.atomic import write_text
-from rfm_helpers.reporting import sha256_file
+from rfm_helpers.provenance import content_hash, sha256_file
 
 PIPELINE_FILE = "pipeline.yaml"
 PACKAGE = "rfm_helpers"
@@ -151,17 +151,6 @@ def product_paths(cfg: Any, step: Step) -> dict[str, Path]:
     return paths
 
 
-def content_hash(path: Path) -> str:
-    """sha256 of a file; for a folder, of its visible files' names and hashes; ``missing``."""
-    if path.is_file():
-        return sha256_file(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        listing = {p.name: sha256_file(p) for p in files}
-        return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
-    return "missing"
-
-
 def product_hashes(cfg: Any, step: Step) -> dict[str, str]:
     return {attr: content_hash(path) for attr, path in product_paths(cfg, step).items()}
 
@@ -213,21 +202,3 @@ def is_current(stamp: Mapping[str, Any] | None, fingerprint: str, products: Mapp
         and stamp.get("products") == dict(products)
         and "missing" not in products.values()
     )
-
-
-def combined_hash(values: Iterable[str]) -> str:
-    """One hash for an ordered sequence of hashes (e.g. a run's step fingerprints)."""
-    return hashlib.sha256("\n".join(values).encode()).hexdigest()
-
-
-def environment_fingerprint() -> dict[str, Any]:
-    """Python version and every installed distribution's version: the pinned environment."""
-    import importlib.metadata
-    import platform
-
-    packages = sorted(
-        {
-            (dist.metadata["Name"] or "").lower(): dist.version for dist in importlib.metadata.distributions()
-        }.items()
-    )
-    return {"python": platform.python_version(), "packages": packages}

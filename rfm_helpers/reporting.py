@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import importlib.metadata
 import json
-import platform
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,81 +21,12 @@ import yaml
 from rfm_helpers import units
 from rfm_helpers.atomic import write_text
 from rfm_helpers.config import RunConfig
-from rfm_helpers.paths import PROJECT_ROOT, resolve
+from rfm_helpers.paths import display_path, resolve
+from rfm_helpers.provenance import environment_info, git_info
 
 MANIFEST_NAME = "manifest.json"
 EXPORTS_DIRNAME = "exports"
-KEY_PACKAGES = (
-    "pandas",
-    "numpy",
-    "scikit-learn",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "pyarrow",
-    "python-calamine",
-    "missingno",
-    "duckdb",
-    "sqlglot",
-    "psycopg",
-)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-
-
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (inputs can be hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the project root when inside it (portable), else absolute."""
-    path = path.resolve()
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
-
-
-def _git(*args: str) -> str | None:
-    """Output of a read-only git command in the project, or ``None`` if git is unusable here."""
-    try:
-        done = subprocess.run(
-            ["git", "--no-optional-locks", "-C", str(PROJECT_ROOT), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def git_info() -> dict[str, Any]:
-    """Short commit hash and whether the work tree differs from it (``unknown`` outside git)."""
-    commit = _git("rev-parse", "--short", "HEAD")
-    if commit is None:
-        return {"commit": "unknown", "dirty": None}
-    status = _git("status", "--porcelain")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape the numbers and the pages."""
-    versions = {}
-    for name in KEY_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def environment_info() -> dict[str, Any]:
-    """Python and key package versions."""
-    return {"python": platform.python_version(), "packages": package_versions()}
 
 
 def export_info(path: Path) -> dict[str, Any]:

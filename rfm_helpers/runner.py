@@ -44,17 +44,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # interrupts before the others: from here on Ctrl-C while the slower modules load exits quietly
-from rfm_helpers import interrupts, pipeline
+from rfm_helpers import interrupts, pipeline, provenance
 from rfm_helpers.config import ConfigError, RunConfig, load_config
-from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, matching_files, reports_dir, resolve
+from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, display_path, reports_dir, resolve
 from rfm_helpers.pipeline import PipelineError, Step
 from rfm_helpers.reporting import (
     EXPORTS_DIRNAME,
     build_manifest,
-    display_path,
     export_info,
     read_manifest,
-    sha256_file,
     write_index,
     write_manifest,
 )
@@ -294,12 +292,10 @@ class _Run:
         self.cfg, self.params_path, self.steps = cfg, params_path, steps
         self.notebooks_dir, self.jobs = notebooks_dir, jobs
         self.steps_root = build_dir() / cfg.run_name / "steps"
-        self.input_info, source_hashes = _source_inputs(cfg)
-        reference = {name: resolve(path) for name, path in cfg.reference.model_dump().items()}
-        self.inputs = source_hashes | {name: pipeline.content_hash(path) for name, path in reference.items()}
+        self.input_info, self.inputs = _source_inputs(cfg)
         self.parameters = cfg.model_dump(mode="json")
-        self.environment = pipeline.environment_fingerprint()
-        self.export_key = pipeline.combined_hash(sha256_file(p) for p in EXPORT_CODE)
+        self.environment = provenance.environment_fingerprint()
+        self.export_key = provenance.combined_hash(provenance.sha256_file(p) for p in EXPORT_CODE)
         self.products: dict[str, dict[str, str]] = {}
         self.fingerprints: dict[str, str] = {}
         self.results: dict[str, StepResult] = {}
@@ -419,50 +415,24 @@ class _Run:
 
 
 def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
-    """What the run reads besides the reference tables: its manifest entry (``path``,
-    ``sha256``) and the content hashes that go into the step fingerprints.
+    """The run's manifest entry for its data (``path``, ``sha256``) and the content hashes of
+    every file the config says the run reads (:meth:`RunConfig.read_files`).
 
-    An account run's generated DuckDB file (``engine: synthetic``) is built here when missing or
-    stale, and only if the tool created it (``NotOwnedError`` otherwise: exit 2, file untouched);
-    a user's file (``engine: duckdb``) is only hashed. Synthetic data adds ``generated_by`` to the
-    manifest entry (pages and index then say so). A live PostgreSQL database can change at any
-    moment and cannot be hashed, so its extraction step reruns every time (its fingerprint
-    includes the time)."""
+    An account run's data source is prepared first (:func:`rfm_helpers.accounts.prepare_source`:
+    the generated DuckDB file is built when missing or stale). A live PostgreSQL database can
+    change at any moment and cannot be hashed, so its extraction step reruns every time (its
+    fingerprint includes the time)."""
+    info: dict[str, str] = {}
+    if cfg.accounts is not None:
+        from rfm_helpers.accounts import prepare_source
+
+        info = prepare_source(cfg.accounts)
+    hashes = {name: provenance.files_hash(files) for name, files in cfg.read_files().items()}
     if cfg.accounts is None:
-        files = matching_files(cfg.input.path)
-        digest = (
-            sha256_file(files[0])
-            if files == [cfg.input_path]
-            else pipeline.combined_hash(f"{display_path(f)}:{sha256_file(f)}" for f in files)
-        )
-        return {"path": display_path(cfg.input_path), "sha256": digest}, {"input": digest}
-    source = cfg.accounts
-    queries = {p.name: sha256_file(p) for p in sorted(resolve(source.sql_dir).glob("*.sql"))}
-    hashes = {"sql": pipeline.combined_hash(f"{n}:{h}" for n, h in queries.items())}
-    hashes["prices"] = pipeline.content_hash(resolve(source.prices))
-    if source.engine == "postgres":
-        from rfm_helpers.sqlengine import describe_url, postgres_url
-
-        live = f"live database, read at {_now()}"
-        hashes["database"] = live
-        return {"path": describe_url(postgres_url(source)), "sha256": live}, hashes
-    from rfm_helpers.synthetic_accounts import ensure_database, synthetic_origin
-
-    if source.engine == "synthetic":
-        database = ensure_database(source)
-    else:
-        database = resolve(source.duckdb_path or "")
-        if not database.is_file():
-            raise FileNotFoundError(
-                f"DuckDB file not found: {database}. Check accounts.duckdb_path (your file, opened "
-                "read-only), or set accounts.engine: synthetic for generated demo data."
-            )
-    hashes["database"] = sha256_file(database)
-    info = {"path": display_path(database), "sha256": hashes["database"]}
-    origin = synthetic_origin(source)
-    if origin:
-        info["generated_by"] = origin
-    return info, hashes
+        return {"path": display_path(cfg.input_path), "sha256": hashes["input"]}, hashes
+    if "database" not in hashes:
+        hashes["database"] = f"live database, read at {_now()}"
+    return {**info, "sha256": hashes["database"]}, hashes
 
 
 def _print_step(index: int, total: int, name: str, message: str) -> None:
@@ -612,7 +582,7 @@ def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, f
         print(exc, file=sys.stderr)
         return 1
     results = [run_state.results[step.name] for step in steps]
-    fingerprint = pipeline.combined_hash(
+    fingerprint = provenance.combined_hash(
         [run_state.export_key, *(run_state.fingerprints[step.name] for step in steps)]
     )
     executed = sum(not r.reused for r in results)

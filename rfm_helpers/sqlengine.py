@@ -24,7 +24,6 @@ import pandas as pd
 
 from rfm_helpers.config import AccountsSource
 from rfm_helpers.paths import resolve
-from rfm_helpers.synthetic_accounts import ensure_database
 
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 """``:name`` not preceded by ``:`` (so ``::type`` casts are left alone) or a word character."""
@@ -217,15 +216,10 @@ def postgres_url(source: AccountsSource) -> str:
 
 
 def connect(source: AccountsSource) -> Engine:
-    """Open the database of an ``accounts:`` params section, read-only.
-
-    ``synthetic`` builds (or rebuilds) the tool's own generated file first; a ``duckdb`` file is
-    the user's and is only opened read-only, never built or replaced.
-    """
+    """Open the database of an ``accounts:`` params section, read-only (a generated file must
+    have been built: :func:`rfm_helpers.accounts.prepare_source`)."""
     if source.engine == "postgres":
         return connect_postgres(postgres_url(source))
-    if source.engine == "synthetic":
-        return connect_duckdb(ensure_database(source))
     if source.database_path is None:  # validated params always have it; an unvalidated copy may not
         raise SqlError("accounts.engine is duckdb but accounts.duckdb_path is not set: give your DuckDB file")
     return connect_duckdb(source.database_path)

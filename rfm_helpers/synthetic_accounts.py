@@ -636,7 +636,7 @@ def write_postgres(tables: dict[str, pd.DataFrame], url: str, settings_json: str
     """
     import psycopg
 
-    from rfm_helpers.sqlengine import describe_url  # sqlengine imports this module
+    from rfm_helpers.sqlengine import describe_url
 
     with psycopg.connect(url) as con, con.cursor() as cur:
         cur.execute(

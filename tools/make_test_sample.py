@@ -15,8 +15,8 @@ import hashlib
 import pandas as pd
 
 from rfm_helpers.atomic import write_parquet
-from rfm_helpers.loading import file_sha256
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.provenance import sha256_file
 
 SOURCE = PROJECT_ROOT / "data" / "raw" / "online_retail.parquet"
 TARGET = PROJECT_ROOT / "tests" / "data" / "online_retail_sample.parquet"
@@ -44,7 +44,7 @@ def main() -> None:
         f"wrote {TARGET.relative_to(PROJECT_ROOT)}: {len(sample):,} rows, "
         f"{sample['CustomerID'].nunique():,} customers, "
         f"{sample['CustomerID'].isna().sum():,} rows without customer, "
-        f"{TARGET.stat().st_size:,} bytes, sha256 {file_sha256(TARGET)}"
+        f"{TARGET.stat().st_size:,} bytes, sha256 {sha256_file(TARGET)}"
     )
 
 
