@@ -204,7 +204,8 @@ def test_negative_only_data(failing: Callable[..., Outcome], tmp_path: Path) -> 
 def test_single_customer(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     frame = transactions()
     source = write_csv(frame[frame["CustomerID"] == "12003"], tmp_path / "orders.csv")
-    message = in_notebook(failing(source), "03_rfm_scoring", "MetricsError")
+    # The cleaning step builds the customer table (transactions.build), so it fails there.
+    message = in_notebook(failing(source), "01_cleaning", "MetricsError")
     assert "The clean data has a single customer (12003)" in message
     assert "at least 2 are needed. Check input.path and input.columns.customer_id" in message
 
@@ -268,7 +269,8 @@ def test_parameter_of_the_wrong_type(failing: Callable[..., Outcome], tmp_path: 
 def test_snapshot_date_before_the_data(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = write_csv(transactions(), tmp_path / "orders.csv")
     outcome = failing(source, rfm={"snapshot_date": "2010-06-30"})
-    message = in_notebook(outcome, "03_rfm_scoring", "MetricsError")
+    # The cleaning step builds the customer table (transactions.build), so it fails there.
+    message = in_notebook(outcome, "01_cleaning", "MetricsError")
     assert "rfm.snapshot_date is 2010-06-30, before the last transaction" in message
     assert "the data runs from 2011-01-03 to" in message
     assert "or to null for the day after the last transaction" in message

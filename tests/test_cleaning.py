@@ -1,4 +1,9 @@
-"""Cleaning rules, the ledger, and the investigation helpers; key figures on the real file."""
+"""Cleaning rules, the ledger, and the investigation helpers; key figures on the real file.
+
+The rules run in SQL (``sql/rfm``): :func:`run_rules` runs them on a hand-built frame in a
+throwaway DuckDB (:func:`rfm_helpers.transactions.clean_frame`), :func:`build` through the
+cleaning step itself (:func:`rfm_helpers.transactions.build`, which also labels each input
+row with the rule that removes it)."""
 
 from __future__ import annotations
 
@@ -10,24 +15,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rfm_helpers import transactions
 from rfm_helpers.cleaning import (
     LEDGER_COLUMNS,
     ROW_RULES,
     CleaningError,
-    clean_transactions,
     code_description_mismatch,
-    duplicate_key_summary,
     flagged_description_counts,
     missing_customer_by,
     negative_quantity_summary,
-    net_cancellations,
     non_product_counts,
-    removed_by,
 )
-from rfm_helpers.config import CANONICAL_COLUMNS, CleaningConfig, ColumnMap, InputConfig, load_config
-from rfm_helpers.eda import top_products
+from rfm_helpers.config import (
+    CANONICAL_COLUMNS,
+    CleaningConfig,
+    ColumnMap,
+    InputConfig,
+    RunConfig,
+    load_config,
+)
 from rfm_helpers.loading import load_transactions
-from rfm_helpers.metrics import customer_metrics
 from rfm_helpers.reference import load_flagged_descriptions, load_non_product_codes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,8 +82,30 @@ def _ledger(result) -> pd.DataFrame:
     return result.ledger.set_index("step")
 
 
+def run_rules(
+    df: pd.DataFrame, cfg: CleaningConfig | None = None, codes: pd.DataFrame = CODES
+) -> transactions.Result:
+    """The cleaning rules on ``df`` (no customer table: several frames here have one customer)."""
+    return transactions.clean_frame(df, cfg, non_product=codes, flagged=FLAGGED, with_customers=False)
+
+
+def build(df: pd.DataFrame, folder: Path, cfg: CleaningConfig | None = None) -> transactions.Cleaning:
+    """The cleaning step on ``df`` written as a parquet export in the Online Retail layout:
+    ``raw`` and ``rules`` (``is_cancellation``, ``removed_by`` per row) besides the ledger."""
+    source = df.drop(columns="revenue").rename(
+        columns={v: k for k, v in ColumnMap().source_to_canonical().items()}
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "export.parquet"
+    source.to_parquet(path, index=False)
+    run = RunConfig(run_name="hand_built", input=InputConfig(path=path), cleaning=cfg or CleaningConfig())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(folder))
+        return transactions.build(run, CODES, FLAGGED)
+
+
 def test_rules_in_order_with_ledger() -> None:
-    result = clean_transactions(_frame(), CleaningConfig(), CODES, FLAGGED)
+    result = run_rules(_frame(), CleaningConfig())
     ledger = result.ledger
     assert list(ledger.columns) == LEDGER_COLUMNS
     assert ledger["step"].tolist() == [
@@ -117,11 +146,11 @@ def test_rules_in_order_with_ledger() -> None:
 
 
 def test_duplicates_drop_exact_and_keep() -> None:
-    exact = clean_transactions(_frame(), CleaningConfig(duplicates="drop_exact"), CODES, FLAGGED)
+    exact = run_rules(_frame(), CleaningConfig(duplicates="drop_exact"))
     # only the second 1008 line and the second 1010 line of 2 are identical to an earlier row
     assert _ledger(exact).loc["duplicates", "rows_removed"] == 2
     assert _ledger(exact).loc["duplicates", "revenue_removed"] == pytest.approx(5)
-    kept = clean_transactions(_frame(), CleaningConfig(duplicates="keep"), CODES, FLAGGED)
+    kept = run_rules(_frame(), CleaningConfig(duplicates="keep"))
     row = _ledger(kept).loc["duplicates"]
     assert not row["applied"] and row["rows_removed"] == 0 and "duplicates: keep" in row["note"]
     assert len(kept.clean) == 7  # 8 lines left by rules 1-6, less 1001 (cancelled in full)
@@ -136,7 +165,7 @@ def test_disabled_rules_are_recorded() -> None:
         drop_non_product_codes=False,
         duplicates="keep",
     )
-    ledger = _ledger(clean_transactions(_frame(), cfg, CODES, FLAGGED))
+    ledger = _ledger(run_rules(_frame(), cfg))
     assert ledger.loc["cancellation_lines", "note"] == "disabled by cleaning.cancellations: keep"
     assert ledger.loc["cancelled_orders", "note"] == "disabled by cleaning.cancellations: keep"
     assert not ledger.loc["cancellation_lines":"non_product_codes", "applied"].any()
@@ -158,7 +187,7 @@ def test_amount_only_export() -> None:
         }
     ).astype({"invoice_id": "str", "customer_id": "str"})
     df["revenue"] = df["amount"]
-    result = clean_transactions(df, CleaningConfig(), CODES, FLAGGED)
+    result = run_rules(df, CleaningConfig())
     ledger = _ledger(result)
     assert ledger.loc["cancellation_lines", "rows_removed"] == 1
     assert not ledger.loc["non_positive_quantity", "applied"]
@@ -175,14 +204,14 @@ def test_amount_only_export() -> None:
     )
     assert result.netting is None
     assert result.clean["revenue"].tolist() == [10.0, 5.0, 5.0]
-    exact = clean_transactions(df, CleaningConfig(duplicates="drop_exact"), CODES, FLAGGED)
+    exact = run_rules(df, CleaningConfig(duplicates="drop_exact"))
     assert exact.clean["revenue"].tolist() == [10.0, 5.0]
 
 
 def test_every_row_removed_raises() -> None:
     df = _frame([ROWS[1], ROWS[2]])
     with pytest.raises(CleaningError, match=r"(?s)rule 'non_positive_quantity'.*last 1 rows.*Ledger so far"):
-        clean_transactions(df, CleaningConfig(), CODES, FLAGGED)
+        run_rules(df, CleaningConfig())
 
 
 # --- cancelled orders netted -------------------------------------------------------------
@@ -220,7 +249,7 @@ NETTING_ROWS = [
 
 
 def test_netting_takes_the_oldest_purchases_first() -> None:
-    result = clean_transactions(_lines(NETTING_ROWS), CleaningConfig(), CODES, FLAGGED)
+    result = run_rules(_lines(NETTING_ROWS), CleaningConfig())
     ledger = _ledger(result)
     assert ledger.loc["cancellation_lines", "rows_removed"] == 4
     assert ledger.loc["cancellation_lines", "revenue_removed"] == pytest.approx(-32)
@@ -259,7 +288,7 @@ def test_a_cancellation_takes_only_what_was_bought_before_it() -> None:
         ("6", "B", 4, 1.0, "c1", "2011-01-05 10:00"),  # same minute as C7: counts as before it
         ("C7", "B", -4, 1.0, "c1", "2011-01-05 10:00"),
     ]
-    result = clean_transactions(_lines(rows), CleaningConfig(), CODES, FLAGGED)
+    result = run_rules(_lines(rows), CleaningConfig())
     assert result.clean["invoice_id"].tolist() == ["3", "5"]
     assert result.clean["quantity"].tolist() == [2, 1]
     netting = result.netting
@@ -270,8 +299,8 @@ def test_a_cancellation_takes_only_what_was_bought_before_it() -> None:
 
 
 def test_drop_keeps_cancelled_orders_and_measures_them() -> None:
-    netted = clean_transactions(_lines(NETTING_ROWS), CleaningConfig(), CODES, FLAGGED)
-    dropped = clean_transactions(_lines(NETTING_ROWS), CleaningConfig(cancellations="drop"), CODES, FLAGGED)
+    netted = run_rules(_lines(NETTING_ROWS), CleaningConfig())
+    dropped = run_rules(_lines(NETTING_ROWS), CleaningConfig(cancellations="drop"))
     row = _ledger(dropped).loc["cancelled_orders"]
     assert not row["applied"] and row["rows_removed"] == 0 and row["revenue_removed"] == 0
     # The document's method keeps lines 1 and 2 whole: 20 + 10 + 2 + 8 = 40, of which 24 cancelled.
@@ -328,16 +357,48 @@ def test_closed_form_netting_equals_fifo_by_hand(rows) -> None:
         quantity=frame["quantity"].astype("float64"),
     ).astype({"customer_id": "str", "stock_code": "str"})
     lines, cancels = frame[frame["quantity"] > 0], frame[frame["quantity"] < 0]
-    consumed, matched = net_cancellations(lines, cancels)
     expected_consumed, expected_matched = fifo_by_hand(lines, cancels)
-    assert consumed.reindex(lines.index, fill_value=0.0).to_dict() == expected_consumed
-    assert matched.to_dict() == expected_matched
+
+    # The same events as an export: one invoice per line (so rule 7 merges nothing), "C" for a
+    # cancellation, and a purchase of another customer so that netting never empties the table.
+    export = _lines(
+        [
+            (
+                f"{'C' if e.quantity < 0 else 'P'}{i}",
+                e.stock_code,
+                e.quantity,
+                1.0,
+                e.customer_id,
+                e.invoice_date,
+            )
+            for i, e in enumerate(frame.itertuples())
+        ]
+        + [("ANCHOR", "Z", 1, 1.0, "c9", "2011-01-01")]
+    )
+    result = run_rules(export)
+    left = result.clean.set_index("invoice_id")["quantity"]
+    consumed = {i: lines.loc[i, "quantity"] - left.get(f"P{i}", 0.0) for i in lines.index}
+    assert consumed == expected_consumed
+    netting = result.netting
+    wanted = -cancels["quantity"]
+    matched = pd.Series(expected_matched, dtype="float64").reindex(cancels.index)
+    assert netting.cancellation_lines == len(cancels)
+    assert netting.matched_in_full == int((matched == wanted).sum())
+    assert netting.matched_in_part == int(((matched > 0) & (matched < wanted)).sum())
+    assert netting.unmatched == int((matched == 0).sum())
+    assert netting.unmatched_units == (wanted - matched).sum()
+    bought = lines["quantity"]
+    taken = pd.Series(expected_consumed, dtype="float64").reindex(lines.index)
+    assert netting.purchase_lines_removed == int((taken == bought).sum())
+    assert netting.purchase_lines_reduced == int(((taken > 0) & (taken < bought)).sum())
+    assert netting.revenue == pytest.approx(taken.sum())  # every unit at 1.00
 
 
-def test_removed_by_labels_each_row_with_the_ledgers_rule() -> None:
+def test_removed_by_labels_each_row_with_the_ledgers_rule(tmp_path: Path) -> None:
     df = _frame()
-    labels = removed_by(df, CleaningConfig(), CODES, FLAGGED)
-    ledger = _ledger(clean_transactions(df, CleaningConfig(), CODES, FLAGGED))
+    cleaned = build(df, tmp_path / "default")
+    labels = cleaned.rules["removed_by"]
+    ledger = cleaned.ledger.set_index("step")
     # one row per rule 1-6 (see ROWS); the 8 others reach the duplicates rule
     assert labels.iloc[1:7].tolist() == [
         "cancellation_lines",
@@ -353,8 +414,11 @@ def test_removed_by_labels_each_row_with_the_ledgers_rule() -> None:
         assert counts[step] == ledger.loc[step, "rows_removed"]
     assert labels.isna().sum() == ledger.loc["missing_customer", "rows_remaining"]
     # A negative line of a C invoice is counted by the first rule only (as the ledger does).
-    no_cancellation_rule = removed_by(df, CleaningConfig(cancellations="keep"), CODES, FLAGGED)
-    assert no_cancellation_rule.iloc[1] == "non_positive_quantity"
+    no_cancellation_rule = build(df, tmp_path / "keep", CleaningConfig(cancellations="keep"))
+    assert no_cancellation_rule.rules["removed_by"].iloc[1] == "non_positive_quantity"
+    # is_cancellation holds whichever rules run: the invoice number starts with "C".
+    assert no_cancellation_rule.rules["is_cancellation"].tolist() == [i == 1 for i in range(14)]
+    assert cleaned.rules["is_cancellation"].tolist() == [i == 1 for i in range(14)]
 
 
 @settings(max_examples=50, deadline=None)
@@ -366,7 +430,7 @@ def test_removed_by_labels_each_row_with_the_ledgers_rule() -> None:
 def test_consolidation_keeps_one_line_per_key_and_revenue_of_distinct_lines(lines) -> None:
     rows = [(f"{inv}", "A", "MUG", q, p, "1", 1) for inv, q, p in lines]
     df = _frame(rows)
-    result = clean_transactions(df, CleaningConfig(), CODES, FLAGGED)
+    result = run_rules(df, CleaningConfig())
     distinct = df.drop_duplicates(subset=["invoice_id", "quantity", "unit_price"])
     assert len(result.clean) == df["invoice_id"].nunique()
     assert result.clean["revenue"].sum() == pytest.approx(distinct["revenue"].sum())
@@ -386,12 +450,10 @@ def test_investigation_helpers_on_small_frame() -> None:
         }
     ]
     assert missing_customer_by(df, "month")["month"].tolist() == ["2010-12"]
-    negative = negative_quantity_summary(df)
+    # is_cancellation of each row, as sql/rfm/typed.sql defines it: the invoice starts with "C"
+    rules = pd.DataFrame({"is_cancellation": df["invoice_id"].str.startswith("C")}, index=df.index)
+    negative = negative_quantity_summary(df, rules)
     assert negative[["invoice_starts_with_c", "rows"]].values.tolist() == [[True, 1], [False, 1]]
-    summary = duplicate_key_summary(df).set_index("metric")["value"]
-    assert summary["rows sharing a key with an earlier row"] == 4
-    assert summary["groups with identical quantity (case 1)"] == 1  # 1008
-    assert summary["groups with different quantities (case 2)"] == 2  # 1009, 1010
     # stock code A is "MUG" everywhere; give it a second description
     mismatch = code_description_mismatch(_frame([*ROWS, ("1011", "A", "MUG RED", 1, 1.0, "5", 11)]))
     # rows of A: 1001, C1002, 1003, 1005, 1007 (5) + 1008 x2 + 1009 x2 + 1010 x3 + 1011 = 13
@@ -412,7 +474,7 @@ def test_ledger_chain_on_sample() -> None:
     df = load_transactions(InputConfig(path=SAMPLE))
     codes = load_non_product_codes("data/reference/non_product_stock_codes.csv")
     flagged = load_flagged_descriptions("data/reference/flagged_descriptions.csv")
-    ledger = clean_transactions(df, CleaningConfig(), codes, flagged).ledger
+    ledger = transactions.clean_frame(df, CleaningConfig(), non_product=codes, flagged=flagged).ledger
     assert (ledger["rows_remaining"].shift() - ledger["rows_removed"]).iloc[1:].tolist() == ledger[
         "rows_remaining"
     ].iloc[1:].tolist()
@@ -427,27 +489,36 @@ def test_ledger_chain_on_sample() -> None:
     assert after_price["revenue_remaining"].is_monotonic_decreasing
 
 
-@pytest.mark.skipif(not RAW.is_file(), reason="real data not present")
-def test_document_figures_on_real_file() -> None:
+@pytest.fixture(scope="module")
+def real_cfg() -> RunConfig:
+    if not RAW.is_file():
+        pytest.skip("real data not present")
+    return load_config(ROOT / "params" / "default.yaml")
+
+
+@pytest.fixture(scope="module")
+def real_build(real_cfg: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> transactions.Cleaning:
+    """The cleaning step on the real file: every raw row (fewer than ``engine.sample_rows``)
+    with the rule that removes it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RFM_OUTPUT_ROOT", str(tmp_path_factory.mktemp("real_build")))
+        return transactions.build(
+            real_cfg,
+            load_non_product_codes(real_cfg.reference.non_product_codes),
+            load_flagged_descriptions(real_cfg.reference.flagged_descriptions),
+        )
+
+
+def test_document_figures_on_real_file(real_build: transactions.Cleaning) -> None:
     df = load_transactions(InputConfig())
     codes = load_non_product_codes("data/reference/non_product_stock_codes.csv")
     flagged = load_flagged_descriptions("data/reference/flagged_descriptions.csv")
-    ledger = clean_transactions(df, DOCUMENT, codes, flagged).ledger.set_index("step")
+    result = transactions.clean_frame(df, DOCUMENT, non_product=codes, flagged=flagged, with_customers=False)
+    ledger = result.ledger.set_index("step")
     assert ledger.loc["missing_customer", "rows_remaining"] == 397_884
     assert not ledger.loc["non_product_codes", "applied"]
     assert ledger.loc["duplicates", "rows_removed"] == 10_038
     assert ledger.loc["duplicates", "note"].startswith("10,038 rows shared a key")
-
-    before_duplicates = df[
-        ~df["invoice_id"].str.startswith("C")
-        & (df["quantity"] > 0)
-        & (df["unit_price"] > 0)
-        & df["customer_id"].notna()
-    ]
-    summary = duplicate_key_summary(before_duplicates).set_index("metric")["value"]
-    assert summary["rows sharing a key with an earlier row"] == 10_038
-    assert summary["groups with identical quantity (case 1)"] == 4_450
-    assert summary["groups with different quantities (case 2)"] == 4_660
 
     # The document counts descriptions as written (4,223); trimming spaces merges 12. The
     # loader keeps descriptions as written, so the loaded frame gives the document's figure.
@@ -456,7 +527,8 @@ def test_document_figures_on_real_file() -> None:
     assert code_description_mismatch(raw).attrs["distinct_descriptions"] == 4_223
     assert code_description_mismatch(df).attrs["distinct_descriptions"] == 4_223
     assert code_description_mismatch(df).attrs["distinct_descriptions_trimmed"] == 4_211
-    negative = negative_quantity_summary(df).set_index("invoice_starts_with_c")
+    assert len(real_build.raw) == len(df)
+    negative = negative_quantity_summary(real_build.raw, real_build.rules).set_index("invoice_starts_with_c")
     assert negative.loc[True, "rows"] == 9_288 and negative.loc[False, "rows"] == 1_336
 
 
@@ -464,17 +536,14 @@ def test_document_figures_on_real_file() -> None:
 
 
 @pytest.fixture(scope="module")
-def real_default():
-    if not RAW.is_file():
-        pytest.skip("real data not present")
-    cfg = load_config(ROOT / "params" / "default.yaml")
+def real_default(real_cfg: RunConfig):
+    cfg = real_cfg
     raw = load_transactions(cfg.input)
     codes = load_non_product_codes(cfg.reference.non_product_codes)
     flagged = load_flagged_descriptions(cfg.reference.flagged_descriptions)
-    netted = clean_transactions(raw, cfg.cleaning, codes, flagged)
-    dropped = clean_transactions(
-        raw, cfg.cleaning.model_copy(update={"cancellations": "drop"}), codes, flagged
-    )
+    netted = transactions.clean_frame(raw, cfg.cleaning, cfg.rfm, codes, flagged)
+    drop = cfg.cleaning.model_copy(update={"cancellations": "drop"})
+    dropped = transactions.clean_frame(raw, drop, cfg.rfm, codes, flagged)
     return cfg, raw, netted, dropped
 
 
@@ -529,9 +598,9 @@ def test_real_customer_12346_cancelled_everything_and_drops_out(real_default) ->
         ["C541433", -74_215.0, -77_183.60],
     ]
     assert "12346" not in set(netted.clean["customer_id"])
-    assert "12346" not in set(customer_metrics(netted.clean, cfg.rfm)["customer_id"])
+    assert "12346" not in set(netted.customers["customer_id"])
     # The document's method keeps the cancelled order: a £77,184 customer.
-    kept = customer_metrics(dropped.clean, cfg.rfm).set_index("customer_id")
+    kept = dropped.customers.set_index("customer_id")
     assert kept.loc["12346", "monetary"] == pytest.approx(77_183.60)
 
 
@@ -548,19 +617,27 @@ def test_real_customer_16446_keeps_only_the_order_he_did_not_cancel(real_default
     left = netted.clean[netted.clean["customer_id"] == "16446"]
     assert left["invoice_id"].tolist() == expected["invoice_id"].tolist() == ["553573", "553573"]
     assert left["revenue"].sum() == pytest.approx(expected["revenue"].sum())
-    metrics = customer_metrics(netted.clean, cfg.rfm).set_index("customer_id").loc["16446"]
+    metrics = netted.customers.set_index("customer_id").loc["16446"]
     assert metrics["monetary"] == pytest.approx(2.90)
     assert metrics["frequency"] == 1
     assert metrics["last_purchase"] == pd.Timestamp("2011-05-18 09:52")
     assert metrics["recency"] == 206  # 18 May to the snapshot date, 10 Dec 2011
-    before = customer_metrics(dropped.clean, cfg.rfm).set_index("customer_id").loc["16446"]
+    before = dropped.customers.set_index("customer_id").loc["16446"]
     assert before["monetary"] == pytest.approx(168_472.50)
 
 
-def test_real_top_product_is_no_longer_a_cancelled_order(real_default) -> None:
+def _marts(result: transactions.Result, folder: Path) -> transactions.Marts:
+    """The report-ready tables of ``result``, as the later notebooks read them."""
+    result.write(folder)
+    return transactions.Marts(folder, InputConfig().columns)
+
+
+def test_real_top_product_is_no_longer_a_cancelled_order(real_default, tmp_path: Path) -> None:
     _, _, netted, dropped = real_default
-    assert top_products(dropped.clean, 1)["product"].tolist() == ["PAPER CRAFT , LITTLE BIRDIE"]
-    top = top_products(netted.clean, 1)
+    assert _marts(dropped, tmp_path / "dropped").top_products(1)["product"].tolist() == [
+        "PAPER CRAFT , LITTLE BIRDIE"
+    ]
+    top = _marts(netted, tmp_path / "netted").top_products(1)
     assert "23843" not in set(netted.clean["stock_code"])  # its only sale was cancelled in full
     # Second method: revenue per stock code straight from the clean lines.
     by_code = netted.clean.groupby("stock_code")["revenue"].sum()
@@ -571,14 +648,15 @@ def test_real_top_product_is_no_longer_a_cancelled_order(real_default) -> None:
 # --- figures of the raw file reconciled with the ledger -----------------------------------
 
 
-def test_flagged_and_non_product_tables_say_how_many_rows_reach_their_rule() -> None:
+def test_flagged_and_non_product_tables_say_how_many_rows_reach_their_rule(tmp_path: Path) -> None:
     rows = [
         *ROWS,
         ("1011", "B", "damaged", -1, 1.0, "5", 11),  # flagged, but the quantity rule removes it first
         ("1012", "POST", "POSTAGE", 1, 0.0, "5", 12),  # non-product, but the price rule removes it first
     ]
     df = _frame(rows)
-    stages = removed_by(df, CleaningConfig(), CODES, FLAGGED)
+    cleaned = build(df, tmp_path)
+    stages = cleaned.rules["removed_by"]
     flagged = flagged_description_counts(df, FLAGGED, stages)
     assert flagged.columns.tolist() == [
         "description",
@@ -595,19 +673,19 @@ def test_flagged_and_non_product_tables_say_how_many_rows_reach_their_rule() -> 
     assert codes[
         ["stock_code", "rows_in_file", "rows_reaching_rule", "rows_removed_earlier"]
     ].values.tolist() == [["POST", 2, 1, 1]]
-    ledger = _ledger(clean_transactions(df, CleaningConfig(), CODES, FLAGGED))
+    ledger = cleaned.ledger.set_index("step")
     assert flagged["rows_reaching_rule"].sum() == ledger.loc["flagged_descriptions", "rows_removed"]
     assert codes["rows_reaching_rule"].sum() == ledger.loc["non_product_codes", "rows_removed"]
     # Without stages the tables count the file only.
     assert "rows_reaching_rule" not in flagged_description_counts(df, FLAGGED).columns
 
 
-def test_real_figures_reconcile_with_the_ledger(real_default) -> None:
-    cfg, raw, netted, _ = real_default
-    codes = load_non_product_codes(cfg.reference.non_product_codes)
+def test_real_figures_reconcile_with_the_ledger(real_default, real_build: transactions.Cleaning) -> None:
+    cfg, _, netted, _ = real_default
     flagged = load_flagged_descriptions(cfg.reference.flagged_descriptions)
-    stages = removed_by(raw, cfg.cleaning, codes, flagged)
+    raw, stages = real_build.raw, real_build.rules["removed_by"]
     ledger = _ledger(netted)
+    assert real_build.ledger.equals(netted.ledger)
     # Every row removed by rules 1-6 is labelled with its rule, as many as the ledger counts.
     assert stages.value_counts().to_dict() == ledger.loc[list(ROW_RULES), "rows_removed"].to_dict()
     # "check": 162 rows in the raw file, 39 removed by the flagged rule (the ledger's note), the

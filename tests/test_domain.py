@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rfm_helpers import transactions
 from rfm_helpers.config import AccountsSource, RFMConfig
 from rfm_helpers.domain import (
     Domain,
@@ -19,7 +20,6 @@ from rfm_helpers.domain import (
     check_metrics,
     check_shares,
 )
-from rfm_helpers.metrics import customer_metrics
 
 
 def customers(**columns: list) -> pd.DataFrame:
@@ -133,15 +133,17 @@ def test_customer_metrics_refuses_a_customer_without_invoice_numbers():
             "invoice_id": ["I1", "I2", None],
             "invoice_date": pd.to_datetime(["2011-01-01", "2011-01-05", "2011-01-07"]),
             "customer_id": ["A", "A", "B"],
+            "quantity": [1.0, 1.0, 1.0],
+            "unit_price": [10.0, 5.0, 7.5],
             "revenue": [10.0, 5.0, 7.5],
         }
     )
-    # B's only row has no invoice number: nunique() gives 0 orders.
+    # B's only row has no invoice number: COUNT(DISTINCT invoice_id) gives 0 orders.
     with pytest.raises(
         DomainError,
         match=r"frequency must be ≥ 1 orders, but 1 of 2 customers are below \(e.g. customer 'B': 0",
     ):
-        customer_metrics(clean, RFMConfig())
+        transactions.clean_frame(clean, rfm_cfg=RFMConfig())
 
 
 # --- accounts ----------------------------------------------------------------------------------

@@ -1,12 +1,24 @@
-"""Exploratory summaries on a five-line clean table whose figures are worked out by hand."""
+"""Exploratory summaries on a five-line clean table whose figures are worked out by hand.
+
+The tables are the SQL aggregates (:func:`rfm_helpers.transactions.clean_frame`) as the reports
+read them (:class:`rfm_helpers.transactions.Marts`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import eda
+from rfm_helpers import eda, transactions
+from rfm_helpers.config import CleaningConfig, InputConfig
+
+
+def marts(frame: pd.DataFrame, folder: Path, cleaning: CleaningConfig | None = None) -> transactions.Marts:
+    """The report tables of ``frame`` (a typed frame whose every row passes the cleaning rules)."""
+    transactions.clean_frame(frame, cleaning, with_customers=False).write(folder)
+    return transactions.Marts(folder, InputConfig().columns)
 
 
 @pytest.fixture
@@ -39,11 +51,16 @@ def clean() -> pd.DataFrame:
     )
 
 
+@pytest.fixture
+def tables(clean, tmp_path) -> transactions.Marts:
+    return marts(clean, tmp_path)
+
+
 # --- overview --------------------------------------------------------------------------
 
 
-def test_overview_values_are_formatted_text(clean):
-    table = eda.overview(clean)
+def test_overview_values_are_formatted_text(tables):
+    table = eda.overview_table(tables.figures())
     assert list(table.columns) == ["figure", "value"]
     figures = dict(zip(table["figure"], table["value"], strict=True))
     assert figures == {
@@ -59,15 +76,17 @@ def test_overview_values_are_formatted_text(clean):
     assert all(isinstance(v, str) for v in table["value"])
 
 
-def test_overview_currency_and_thousands_separator(clean):
+def test_overview_currency_and_thousands_separator(clean, tmp_path):
     big = pd.concat([clean] * 400, ignore_index=True)  # 2,000 lines, revenue 400 × 1255 = 502,000
-    figures = dict(eda.overview(big, currency="$").to_numpy())
-    assert figures["Invoice lines"] == "2,000"
-    assert figures["Revenue"] == "$502,000.00"
+    # the copies are kept (the duplicates rule would merge them)
+    figures = marts(big, tmp_path, CleaningConfig(duplicates="keep")).figures()
+    table = dict(eda.overview_table(figures, currency="$").to_numpy())
+    assert table["Invoice lines"] == "2,000"
+    assert table["Revenue"] == "$502,000.00"
 
 
-def test_overview_without_optional_columns(clean):
-    table = eda.overview(clean.drop(columns=["stock_code", "country"]))
+def test_overview_without_optional_columns(clean, tmp_path):
+    table = eda.overview_table(marts(clean.drop(columns=["stock_code", "country"]), tmp_path).figures())
     assert table["figure"].tolist() == [
         "Invoice lines",
         "Orders (distinct invoices)",
@@ -81,39 +100,28 @@ def test_overview_without_optional_columns(clean):
 # --- orders ----------------------------------------------------------------------------
 
 
-def test_orders_one_row_per_invoice(clean):
-    table = eda.orders(clean)
-    assert table.columns.tolist() == [
-        "invoice_id",
-        "customer_id",
-        "invoice_date",
-        "lines",
-        "revenue",
-        "units",
-        "country",
-    ]
+def test_orders_one_row_per_invoice(clean, tables):
+    table = tables.orders()
+    assert table.columns.tolist() == ["invoice_id", "lines", "revenue"]
     assert table["invoice_id"].tolist() == ["A1", "A2", "A3", "A4"]
-    assert table["customer_id"].tolist() == ["c1", "c2", "c1", "c3"]
     assert table["lines"].tolist() == [2, 1, 1, 1]
     assert table["revenue"].tolist() == [30.0, 5.0, 20.0, 1200.0]  # A1: 10 + 20
-    assert table["units"].tolist() == [3, 1, 4, 1]  # A1: 2 + 1
-    assert table["country"].tolist() == ["United Kingdom", "France", "United Kingdom", "France"]
-    assert table["invoice_date"].iloc[0] == pd.Timestamp("2011-01-05 10:00")
     assert table["revenue"].sum() == pytest.approx(clean["revenue"].sum())
 
 
-def test_orders_without_quantity_and_country(clean):
-    table = eda.orders(clean.drop(columns=["quantity", "country"]))
-    assert "units" not in table
-    assert "country" not in table
+def test_orders_without_quantity_and_country(clean, tmp_path):
+    # an amount-only export: revenue is the amount
+    amounts = clean.drop(columns=["quantity", "unit_price", "country"]).assign(amount=clean["revenue"])
+    table = marts(amounts, tmp_path).orders()
     assert table["lines"].sum() == 5
+    assert table["revenue"].tolist() == [30.0, 5.0, 20.0, 1200.0]
 
 
 # --- monthly ---------------------------------------------------------------------------
 
 
-def test_monthly_revenue_orders_customers(clean):
-    table = eda.monthly(clean)
+def test_monthly_revenue_orders_customers(tables):
+    table = tables.monthly()
     assert table.columns.tolist() == ["month", "revenue", "orders", "customers"]
     assert table["month"].tolist() == [
         pd.Timestamp("2011-01-01"),
@@ -129,8 +137,8 @@ def test_monthly_revenue_orders_customers(clean):
 # --- by_country ------------------------------------------------------------------------
 
 
-def test_by_country_largest_revenue_first_with_shares(clean):
-    table = eda.by_country(clean)
+def test_by_country_largest_revenue_first_with_shares(tables):
+    table = tables.by_country()
     assert table.columns.tolist() == ["country", "customers", "orders", "revenue", "revenue_share"]
     # France: c2 + c3, A2 + A4, 5 + 1200 = 1205; UK: c1, A1 + A3, 30 + 20 = 50
     assert table["country"].tolist() == ["France", "United Kingdom"]
@@ -141,16 +149,19 @@ def test_by_country_largest_revenue_first_with_shares(clean):
     assert table["revenue_share"].sum() == pytest.approx(1.0)
 
 
-def test_by_country_ties_are_alphabetical():
+def test_by_country_ties_are_alphabetical(tmp_path):
     clean = pd.DataFrame(
         {
             "invoice_id": ["1", "2", "3"],
+            "quantity": [1.0, 1.0, 1.0],
+            "invoice_date": pd.to_datetime(["2011-01-01"] * 3),
+            "unit_price": [10.0, 10.0, 30.0],
             "customer_id": ["a", "b", "c"],
             "country": ["Spain", "Belgium", "Austria"],
             "revenue": [10.0, 10.0, 30.0],
         }
     )
-    table = eda.by_country(clean)
+    table = marts(clean, tmp_path).by_country()
     assert table["country"].tolist() == ["Austria", "Belgium", "Spain"]
     assert table["revenue_share"].tolist() == pytest.approx([0.6, 0.2, 0.2])  # 30/50, 10/50, 10/50
 
@@ -158,8 +169,8 @@ def test_by_country_ties_are_alphabetical():
 # --- top_products ----------------------------------------------------------------------
 
 
-def test_top_products_by_revenue_labelled_with_most_common_description(clean):
-    table = eda.top_products(clean)
+def test_top_products_by_revenue_labelled_with_most_common_description(tables):
+    table = tables.top_products(10)
     assert table.columns.tolist() == ["stock_code", "product", "revenue", "orders", "units"]
     # Z: 1200; X: 10 + 5 + 20 = 35 in A1, A2, A3, units 2 + 1 + 4 = 7; Y: 20
     assert table["stock_code"].tolist() == ["Z", "X", "Y"]
@@ -170,39 +181,44 @@ def test_top_products_by_revenue_labelled_with_most_common_description(clean):
     assert table["product"].tolist() == ["LAMP", "MUG", "BAG"]
 
 
-def test_top_products_keeps_the_n_largest(clean):
-    assert eda.top_products(clean, n=2)["stock_code"].tolist() == ["Z", "X"]
+def test_top_products_keeps_the_n_largest(tables):
+    assert tables.top_products(2)["stock_code"].tolist() == ["Z", "X"]
 
 
-def test_top_products_description_tie_goes_to_the_alphabetically_first():
+def test_top_products_description_tie_goes_to_the_alphabetically_first(tmp_path):
     clean = pd.DataFrame(
         {
             "invoice_id": ["1", "2"],
             "stock_code": ["X", "X"],
             "description": ["ZEBRA MUG", "APPLE MUG"],
+            "invoice_date": pd.to_datetime(["2011-01-01"] * 2),
+            "customer_id": ["a", "b"],
+            "amount": [1.0, 2.0],
             "revenue": [1.0, 2.0],
         }
     )
-    table = eda.top_products(clean)
+    table = marts(clean, tmp_path).top_products(10)
     assert table["product"].tolist() == ["APPLE MUG"]
-    assert "units" not in table
+    assert table["units"].isna().all()  # no quantity column: no units
 
 
-def test_top_products_without_description_uses_the_code(clean):
-    table = eda.top_products(clean.drop(columns=["description"]))
+def test_top_products_without_description_uses_the_code(clean, tmp_path):
+    table = marts(clean.drop(columns=["description"]), tmp_path).top_products(10)
     assert table["product"].tolist() == ["Z", "X", "Y"]
 
 
 # --- orders_per_customer ---------------------------------------------------------------
 
 
-def test_orders_per_customer_folds_10_and_more():
+def test_orders_per_customer_folds_10_and_more(tmp_path):
     # p: 12 orders, q: 10 orders, r and s: 1 order, t: 2 orders
     invoices = {"p": 12, "q": 10, "r": 1, "s": 1, "t": 2}
     rows = [(c, f"{c}{i}") for c, n in invoices.items() for i in range(n)]
     rows.append(("t", "t0"))  # a second line of the same invoice does not add an order
-    clean = pd.DataFrame(rows, columns=["customer_id", "invoice_id"])
-    table = eda.orders_per_customer(clean)
+    clean = pd.DataFrame(rows, columns=["customer_id", "invoice_id"]).assign(
+        invoice_date=pd.Timestamp("2011-01-01"), quantity=1.0, unit_price=1.0, revenue=1.0
+    )
+    table = marts(clean, tmp_path).orders_per_customer()
     assert table.columns.tolist() == ["orders", "customers", "share"]
     assert table["orders"].tolist() == ["1", "2", "10+"]
     assert table["customers"].tolist() == [2, 1, 2]
@@ -210,8 +226,8 @@ def test_orders_per_customer_folds_10_and_more():
     assert table["share"].sum() == pytest.approx(1.0)
 
 
-def test_orders_per_customer_on_the_fixture(clean):
-    table = eda.orders_per_customer(clean)
+def test_orders_per_customer_on_the_fixture(tables):
+    table = tables.orders_per_customer()
     # c1: A1, A3 → 2; c2: A2 → 1; c3: A4 → 1
     assert table["orders"].tolist() == ["1", "2"]
     assert table["customers"].tolist() == [2, 1]
@@ -303,10 +319,10 @@ def test_readable_labels_headers_values_and_column_names():
     assert not any("_" in c for c in view.columns)
 
 
-def test_key_findings_measured_from_the_tables(clean):
-    figures = eda.overview_figures(clean)
+def test_key_findings_measured_from_the_tables(tables):
+    figures = tables.figures()
     text = eda.key_findings(
-        figures, eda.by_country(clean), eda.top_products(clean, 3), eda.orders_per_customer(clean)
+        figures, tables.by_country(), tables.top_products(3), tables.orders_per_customer()
     )
     items = text.split("\n")[2:]
     assert text.startswith("**Key findings** (clean data")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import GROUPS, SEGMENTS
 
-from rfm_helpers import insights, metrics
+from rfm_helpers import insights, transactions
 from rfm_helpers.config import RFMConfig
 from rfm_helpers.insights import LEVELS, level, level_from_bins
 
@@ -476,6 +476,8 @@ def _clean_transactions() -> pd.DataFrame:
                 ]
             ),
             "customer_id": ["a", "a", "b", "c", "c"],
+            "quantity": [1.0] * 5,
+            "unit_price": [10.0, 20.0, 5.0, 7.5, 2.5],
             "revenue": [10.0, 20.0, 5.0, 7.5, 2.5],
         }
     )
@@ -491,7 +493,7 @@ def _clean_transactions() -> pd.DataFrame:
     ],
 )
 def test_the_exported_snapshot_date_is_the_one_the_scoring_used(rfm, snapshot, recency, tmp_path, playbook):
-    customers = metrics.customer_metrics(_clean_transactions(), rfm)
+    customers = transactions.clean_frame(_clean_transactions(), rfm_cfg=rfm).customers
     assert dict(zip(customers["customer_id"], customers["recency"], strict=True)) == recency
     assert insights.snapshot_of(customers) == pd.Timestamp(snapshot)
     segmented = customers[["customer_id"]].assign(

@@ -1,21 +1,20 @@
-"""customer_metrics, resolve_snapshot, apply_outlier_policy, monthly_rfm_trend: hand-computed cases."""
+"""The customer table and the monthly RFM trend (SQL, through
+:func:`rfm_helpers.transactions.clean_frame`), resolve_snapshot and apply_outlier_policy:
+hand-computed cases."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers.config import RFMConfig
-from rfm_helpers.metrics import (
-    MetricsError,
-    apply_outlier_policy,
-    customer_metrics,
-    monthly_rfm_trend,
-    resolve_snapshot,
-)
+from rfm_helpers import transactions
+from rfm_helpers.cleaning import CleaningError
+from rfm_helpers.config import InputConfig, RFMConfig
+from rfm_helpers.metrics import MetricsError, apply_outlier_policy, resolve_snapshot
 
 
 def _tx(rows: list[tuple[str, str, str, float, str]]) -> pd.DataFrame:
@@ -29,6 +28,23 @@ def _tx(rows: list[tuple[str, str, str, float, str]]) -> pd.DataFrame:
             "country": list(country),
         }
     )
+
+
+def _typed(tx: pd.DataFrame) -> pd.DataFrame:
+    """``tx`` as the SQL path reads it: revenue is quantity × unit price, so one unit at the
+    line's revenue."""
+    return tx.assign(quantity=1.0, unit_price=tx["revenue"])
+
+
+def customer_metrics(tx: pd.DataFrame, cfg: RFMConfig) -> pd.DataFrame:
+    """The customer table of ``tx`` (every row survives the cleaning rules)."""
+    return transactions.clean_frame(_typed(tx), rfm_cfg=cfg).customers
+
+
+def monthly_rfm_trend(tx: pd.DataFrame, cfg: RFMConfig, folder: Path) -> pd.DataFrame:
+    """The monthly trend of ``tx`` as the reports read it (months without customers included)."""
+    transactions.clean_frame(_typed(tx), rfm_cfg=cfg).write(folder)
+    return transactions.Marts(folder, InputConfig().columns).monthly_rfm_trend()
 
 
 @pytest.fixture
@@ -123,6 +139,8 @@ def test_last_transaction_mode_gives_zero_to_the_latest_customer(clean):
 def test_empty_transactions_raise():
     empty = _tx([("I1", "2011-01-01", "A", 1.0, "UK")]).iloc[:0]
     with pytest.raises(MetricsError, match="empty"):
+        resolve_snapshot(empty, RFMConfig())
+    with pytest.raises(CleaningError, match="no rows"):
         customer_metrics(empty, RFMConfig())
 
 
@@ -201,10 +219,10 @@ def test_policy_does_not_modify_its_input(rfm5):
 # --- monthly trend --------------------------------------------------------------------
 
 
-def test_monthly_trend(clean):
+def test_monthly_trend(clean, tmp_path):
     extra = _tx([("I0", "2010-11-29 12:00", "A", 8.0, "United Kingdom")])
     tx = pd.concat([extra, clean], ignore_index=True)
-    trend = monthly_rfm_trend(tx, RFMConfig())
+    trend = monthly_rfm_trend(tx, RFMConfig(), tmp_path)
     assert trend["month"].tolist() == pd.to_datetime(["2010-11-01", "2010-12-01", "2011-01-01"]).tolist()
     assert trend["customers"].tolist() == [1, 0, 3]
     nov, dec, jan = (trend.iloc[i] for i in range(3))
@@ -224,10 +242,10 @@ def test_monthly_trend(clean):
     assert jan["monetary_mean"] == pytest.approx(192.5 / 3) and jan["monetary_median"] == 35
 
 
-def test_monthly_trend_last_transaction_mode(clean):
+def test_monthly_trend_last_transaction_mode(clean, tmp_path):
     extra = _tx([("I0", "2010-12-30 12:00", "A", 8.0, "United Kingdom")])
     tx = pd.concat([extra, clean], ignore_index=True)
-    trend = monthly_rfm_trend(tx, RFMConfig(recency_from="last_transaction", frequency="lines"))
+    trend = monthly_rfm_trend(tx, RFMConfig(recency_from="last_transaction", frequency="lines"), tmp_path)
     # recency does not depend on recency_from: A is new in Dec; in Jan A returns after
     # 2010-12-30 → 2011-01-01 = 2 days, B and C are new
     assert trend["recency_mean"].isna().tolist() == [True, False]

@@ -9,7 +9,8 @@ rows or revenue do not chain, or a row count that differs from an independent co
 file's records fails the test with the mutant's seed, so it can be replayed.
 
 "The run" is what the first steps of a report do with the file, in process (the pre-kernel
-check, loading, cleaning and the customer table), so a few hundred mutants cost seconds; three
+check, loading, then cleaning and the customer table in a throwaway DuckDB), so a few hundred
+mutants cost a minute or two; three
 mutants also go through the real runner to check that no traceback reaches the user.
 """
 
@@ -27,12 +28,13 @@ import pytest
 from bad_input_support import run_runner, transactions, write_csv, write_params
 
 from rfm_helpers import loading, reference
-from rfm_helpers.cleaning import CleaningError, clean_transactions
+from rfm_helpers.cleaning import CleaningError
 from rfm_helpers.config import CleaningConfig, InputConfig, RFMConfig
 from rfm_helpers.domain import DomainError
 from rfm_helpers.loading import InputError
-from rfm_helpers.metrics import MetricsError, customer_metrics
+from rfm_helpers.metrics import MetricsError
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.transactions import clean_frame
 
 MUTANTS = 300
 SNAPSHOT = "2012-06-01"
@@ -167,8 +169,7 @@ def run_in_process(path: Path) -> Result:
     try:
         loading.precheck_input(source)
         raw = loading.load_transactions(source)
-        cleaned = clean_transactions(raw, CleaningConfig(), NON_PRODUCT, FLAGGED)
-        customer_metrics(cleaned.clean, RFMConfig(snapshot_date=SNAPSHOT))
+        cleaned = clean_frame(raw, CleaningConfig(), RFMConfig(snapshot_date=SNAPSHOT), NON_PRODUCT, FLAGGED)
     except TOOL_ERRORS as exc:
         return Result(error=exc)
     return Result(raw_rows=len(raw), ledger=cleaned.ledger)

@@ -32,6 +32,13 @@ def test_skipped_names_the_columns():
 # --- cleaning --------------------------------------------------------------------------
 
 
+def _rules(is_cancellation: list[bool], removed_by: list[str | None]) -> pd.DataFrame:
+    """What ``sql/rfm/typed.sql`` says of each raw row (worked out by hand in each test)."""
+    return pd.DataFrame(
+        {"is_cancellation": is_cancellation, "removed_by": pd.Series(removed_by, dtype="str")}
+    )
+
+
 def test_describe_anomalies_counts():
     raw = pd.DataFrame(
         {
@@ -43,13 +50,19 @@ def test_describe_anomalies_counts():
             "revenue": [6.0, -3.0, -10.0, 0.0, -2.0],
         }
     )
-    text = narrative.describe_anomalies(raw)
+    # The cleaning rule's definition: C536366 only; "c536367" is not a cancellation (the rule keeps
+    # it for the quantity rule), so it is not counted as one either. Rows 4 and 5 have a price <= 0.
+    rules = _rules(
+        [False, True, False, False, False],
+        [None, "cancellation_lines", "non_positive_quantity", "non_positive_price", "non_positive_price"],
+    )
+    text = narrative.describe_anomalies(raw, rules)
     assert text.startswith("**What needs cleaning** (rows in the raw file):")
     # negative quantity: rows 2 and 3, revenue -3 - 10 = -13
     assert "- **2** rows have a negative quantity (-£13 of revenue)" in text
-    assert "**1** rows have a unit price of 0 and **1** a negative one\n" in text
-    # The cleaning rule's definition: C536366 only; "c536367" is not a cancellation (the rule keeps
-    # it for the quantity rule), so it is not counted as one either.
+    assert (
+        "**1** rows have a unit price of 0 and **1** a negative one; **2** of them reach the price ≤ 0 rule\n"
+    ) in text
     assert "**1** rows belong to **1** cancelled invoices" in text
     assert "**2** rows (40%) have no customer ID" in text  # 2 of 5
     assert "**1** rows have no description" in text
@@ -77,7 +90,8 @@ def test_describe_anomalies_reconciles_with_the_rules():
         dtype="string",
     )
     stages.iloc[0], stages.iloc[5] = "non_positive_price", "non_positive_price"
-    text = narrative.describe_anomalies(raw, stages=stages)
+    rules = pd.DataFrame({"is_cancellation": raw["invoice_id"].eq("C2"), "removed_by": stages})
+    text = narrative.describe_anomalies(raw, rules)
     # 4 rows at price 0 and 1 negative = 5 rows at price <= 0: rows 1, 4 and 6 reach the price rule,
     # row 2 is a cancellation line and row 3 has a negative quantity.
     assert (
@@ -92,7 +106,7 @@ def test_describe_anomalies_reconciles_with_the_rules():
 
 def test_describe_anomalies_without_optional_columns():
     raw = pd.DataFrame({"invoice_id": ["1", "C2"], "customer_id": ["a", "b"], "revenue": [1.0, -1.0]})
-    text = narrative.describe_anomalies(raw)
+    text = narrative.describe_anomalies(raw, _rules([False, True], [None, "cancellation_lines"]))
     assert "negative quantity" not in text
     assert "unit price" not in text
     assert "description" not in text

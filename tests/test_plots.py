@@ -15,8 +15,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rfm_helpers import cleaning, clustering, eda, metrics, plots, reference, scoring, segments, units
-from rfm_helpers.config import CleaningConfig, RFMConfig
+from rfm_helpers import clustering, metrics, plots, reference, scoring, segments, transactions, units
+from rfm_helpers.config import CleaningConfig, InputConfig, RFMConfig
 from rfm_helpers.paths import PROJECT_ROOT
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
@@ -61,7 +61,7 @@ def test_metric_label():
 
 
 @pytest.fixture(scope="module")
-def cleaned() -> cleaning.CleaningResult:
+def cleaned() -> transactions.Result:
     """Six raw lines: one cancellation, one zero price, one without customer, three kept."""
     raw = pd.DataFrame(
         {
@@ -87,7 +87,7 @@ def cleaned() -> cleaning.CleaningResult:
     raw["revenue"] = raw["quantity"] * raw["unit_price"]
     non_product = reference.load_non_product_codes(REFERENCE / "non_product_stock_codes.csv")
     flagged = reference.load_flagged_descriptions(REFERENCE / "flagged_descriptions.csv")
-    return cleaning.clean_transactions(raw, CleaningConfig(), non_product, flagged)
+    return transactions.clean_frame(raw, CleaningConfig(), non_product=non_product, flagged=flagged)
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +107,21 @@ def clean() -> pd.DataFrame:
                     "revenue": float(rng.integers(5, 2000)),
                 }
             )
-    return pd.DataFrame(rows)
+    clean = pd.DataFrame(rows)
+    return clean.assign(quantity=1.0, unit_price=clean["revenue"])
 
 
 @pytest.fixture(scope="module")
-def customers(clean) -> pd.DataFrame:
-    return metrics.customer_metrics(clean, RFMConfig())
+def tables(clean, tmp_path_factory) -> transactions.Marts:
+    """The report tables of ``clean``, as the notebooks read them."""
+    folder = tmp_path_factory.mktemp("marts")
+    transactions.clean_frame(clean, rfm_cfg=RFMConfig()).write(folder)
+    return transactions.Marts(folder, InputConfig().columns)
+
+
+@pytest.fixture(scope="module")
+def customers(tables) -> pd.DataFrame:
+    return tables.customer_metrics()
 
 
 @pytest.fixture(scope="module")
@@ -270,8 +279,8 @@ def test_share_bars_top_n():
 # --- EDA charts ------------------------------------------------------------------------
 
 
-def test_monthly_revenue_orders(clean):
-    fig = plots.monthly_revenue_orders(eda.monthly(clean))
+def test_monthly_revenue_orders(tables):
+    fig = plots.monthly_revenue_orders(tables.monthly())
     axes = fig.axes
     assert len(axes) == 2  # revenue bars and a twin axis for orders, sharing the title and x axis
     check_figure(fig, axes=axes[:1])
@@ -282,20 +291,20 @@ def test_monthly_revenue_orders(clean):
     assert tick(axes[1].yaxis, 2_500) == "2,500"
 
 
-def test_top_bars_money_and_counts(clean):
-    countries = eda.by_country(clean)
+def test_top_bars_money_and_counts(tables):
+    countries = tables.by_country()
     fig = plots.top_bars(countries, "country", "revenue", "Revenue by country", "Revenue (£)", currency="£")
     (ax,) = check_figure(fig, ylabel=False)
     assert set(category_ticks(ax.yaxis)) == {"United Kingdom", "France", "Germany"}
-    per_customer = eda.orders_per_customer(clean)
+    per_customer = tables.orders_per_customer()
     fig = plots.top_bars(per_customer, "orders", "customers", "Orders per customer", "Customers", sort=False)
     (ax,) = check_figure(fig, ylabel=False)
     assert category_ticks(ax.yaxis)[-1] == "1"  # first row on top
 
 
 @pytest.mark.parametrize("log_x", [False, True])
-def test_distribution(clean, log_x):
-    orders = eda.orders(clean)
+def test_distribution(tables, log_x):
+    orders = tables.orders()
     fig = plots.distribution(orders["revenue"], "Order value", "Order value (£)", log_x=log_x)
     (ax,) = check_figure(fig)
     assert ax.get_ylabel() == "Count"
@@ -494,8 +503,8 @@ def test_segment_metric(segmented, metric):
     assert len(category_ticks(ax.yaxis)) == summary[f"{metric}_median"].notna().sum()
 
 
-def test_monthly_trend(clean):
-    trend = metrics.monthly_rfm_trend(clean, RFMConfig())
+def test_monthly_trend(tables):
+    trend = tables.monthly_rfm_trend()
     fig = plots.monthly_trend(trend)
     axes = fig.axes
     assert len(axes) == 4
@@ -594,8 +603,8 @@ def test_cohort_chart_shows_cohort_sizes_and_a_note(segmented):
     assert fig.texts[0].get_text() == note
 
 
-def test_first_month_of_the_trend_says_why_all_are_new(clean):
-    trend = metrics.monthly_rfm_trend(clean, RFMConfig())
+def test_first_month_of_the_trend_says_why_all_are_new(tables):
+    trend = tables.monthly_rfm_trend()
     assert trend["returning_customers"].iloc[0] == 0  # nobody can return in the first month
     fig = plots.monthly_trend(trend)
     (note,) = fig.axes[0].texts

@@ -4,6 +4,9 @@
   to within one customer;
 - cleaning: never adds rows, never adds revenue, and leaves only lines with positive revenue;
 - RFM after cleaning: recency >= 0, frequency >= 1, monetary > 0.
+
+Cleaning and the customer table run in SQL, one throwaway DuckDB per example
+(:func:`rfm_helpers.transactions.clean_frame`).
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rfm_helpers.cleaning import CleaningError, clean_transactions
+from rfm_helpers.cleaning import CleaningError
 from rfm_helpers.config import CleaningConfig, RFMConfig
 from rfm_helpers.loading import TEXT_DTYPE
-from rfm_helpers.metrics import customer_metrics
 from rfm_helpers.scoring import quantile_scores
+from rfm_helpers.transactions import clean_frame
 
 N_BINS = 5
 PROPERTY_SETTINGS = settings(
@@ -114,7 +117,7 @@ cleaning_configs = st.builds(
 def test_cleaning_never_adds_rows_or_revenue(lines: list[dict], cfg: CleaningConfig) -> None:
     raw = transactions(lines)
     try:
-        result = clean_transactions(raw, cfg, NON_PRODUCT, FLAGGED)
+        result = clean_frame(raw, cfg, non_product=NON_PRODUCT, flagged=FLAGGED, with_customers=False)
     except CleaningError:
         assume(False)  # every row removed: covered by the bad-input catalogue
     clean = result.clean
@@ -139,8 +142,9 @@ def test_cleaning_never_adds_rows_or_revenue(lines: list[dict], cfg: CleaningCon
 def test_rfm_invariants_after_cleaning(
     sales: list[dict], noise: list[dict], frequency: str, recency_from: str
 ) -> None:
-    clean = clean_transactions(transactions(sales + noise), CleaningConfig(), NON_PRODUCT, FLAGGED).clean
-    rfm = customer_metrics(clean, RFMConfig(frequency=frequency, recency_from=recency_from))
+    rfm_cfg = RFMConfig(frequency=frequency, recency_from=recency_from)
+    result = clean_frame(transactions(sales + noise), CleaningConfig(), rfm_cfg, NON_PRODUCT, FLAGGED)
+    clean, rfm = result.clean, result.customers
     assert (rfm["recency"] >= 0).all()
     assert (rfm["frequency"] >= 1).all()
     assert (rfm["monetary"] > 0).all()

@@ -1,6 +1,7 @@
 """The seed parameter set reproduces the first source document's method and figures on the real
 Online Retail data (shared/seeds/superstore_rfm_segmentation.md), through the helpers directly
-(no notebooks): cleaning counts, group shares and segment shares.
+(no notebooks; the cleaning and the customer table by :func:`rfm_helpers.transactions.clean_frame`):
+cleaning counts, group shares and segment shares.
 
 The document publishes rounded figures: group shares to 0.1 % (38.3 / 23.5 / 11.7 %) and
 segment shares to whole percents, so groups are checked within 0.5 and segments within 1
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from rfm_helpers import cleaning, loading, metrics, reference, scoring, segments
+from rfm_helpers import cleaning, loading, metrics, reference, scoring, segments, transactions
 from rfm_helpers.config import RunConfig, load_config
 
 SEED_PARAMS = "params/seed_superstore.yaml"
@@ -42,7 +43,9 @@ DOCUMENT_SEGMENT_SHARES = {
 @dataclass
 class SeedRun:
     cfg: RunConfig
-    clean: pd.DataFrame
+    raw: pd.DataFrame
+    non_product: pd.DataFrame
+    flagged: pd.DataFrame
     ledger: pd.DataFrame
     trimmed: pd.DataFrame
     scored: pd.DataFrame
@@ -56,19 +59,18 @@ class SeedRun:
 def seed() -> SeedRun:
     cfg = load_config(SEED_PARAMS)
     raw = loading.load_transactions(cfg.input)
-    result = cleaning.clean_transactions(
-        raw,
-        cfg.cleaning,
-        reference.load_non_product_codes(cfg.reference.non_product_codes),
-        reference.load_flagged_descriptions(cfg.reference.flagged_descriptions),
-    )
-    rfm = metrics.customer_metrics(result.clean, cfg.rfm)
+    non_product = reference.load_non_product_codes(cfg.reference.non_product_codes)
+    flagged = reference.load_flagged_descriptions(cfg.reference.flagged_descriptions)
+    result = transactions.clean_frame(raw, cfg.cleaning, cfg.rfm, non_product, flagged)
+    rfm = result.customers
     trimmed, _report = metrics.apply_outlier_policy(rfm, cfg.rfm)
     scored, _bins, notes = scoring.score_rfm(trimmed, cfg.rfm)
     table = reference.load_segment_table(cfg.reference.segments)
     groups = reference.load_segment_groups(cfg.reference.segment_groups, table["segment"])
     segmented = segments.assign_segments(scored, table, groups)
-    return SeedRun(cfg, result.clean, result.ledger, trimmed, scored, notes, segmented, result.netting, rfm)
+    return SeedRun(
+        cfg, raw, non_product, flagged, result.ledger, trimmed, scored, notes, segmented, result.netting, rfm
+    )
 
 
 def test_seed_params_are_the_documents_method(seed: SeedRun) -> None:
@@ -133,7 +135,9 @@ def test_segment_share_matches_the_document(seed: SeedRun, segment: str) -> None
 
 def test_documents_qcut_fails_on_invoice_frequency_and_ours_falls_back(seed: SeedRun) -> None:
     by_invoice = seed.cfg.rfm.model_copy(update={"frequency": "invoices"})
-    rfm = metrics.customer_metrics(seed.clean, by_invoice)
+    rfm = transactions.clean_frame(
+        seed.raw, seed.cfg.cleaning, by_invoice, seed.non_product, seed.flagged
+    ).customers
     trimmed, _report = metrics.apply_outlier_policy(rfm, by_invoice)
     frequency = trimmed["frequency"]
 
