@@ -41,13 +41,12 @@ from rfm_helpers.config import (
 from rfm_helpers.duckdbsource import typed_columns
 from rfm_helpers.engines import DuckDBEngine, SQLEngine, sql_text
 from rfm_helpers.inputcheck import check_columns, check_parquet_head, parquet_head, source_files
-from rfm_helpers.loading import InputError, detect_format
 from rfm_helpers.metrics import MetricsError, last_allowed_day, late_rows_error, resolve_snapshot
 from rfm_helpers.paths import resolve
 from rfm_helpers.sqldialect import render
 
 TOP_VALUES = 5
-"""How many frequent values the ledger note of a rule lists (as the pandas path)."""
+"""How many frequent values the ledger note of a rule lists."""
 _SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
 _FILE_STRIDE = 1 << 40
 """row_id = file number x stride + row number in the file: the export's row order across files."""
@@ -67,7 +66,7 @@ def input_files(input_cfg: InputConfig) -> list[Path]:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Which rules run, from the switches and the columns the data has (as the pandas path)."""
+    """Which rules run, from the switches and the columns the data has."""
 
     present: tuple[str, ...]
     cleaning: CleaningConfig
@@ -85,7 +84,7 @@ class _Plan:
 
     @property
     def rules(self) -> dict[str, RowRule]:
-        """Rules 1-6 as the pandas path runs them (one definition: cleaning.row_rules)."""
+        """Rules 1-6 that run, with their notes (one definition: cleaning.row_rules)."""
         return {rule.step: rule for rule in row_rules(self.present, self.cleaning)}
 
     def skip_note(self, rule: str) -> str | None:
@@ -301,14 +300,10 @@ def _stop_if_empty(step: str, before: int, after: int, ledger: list[dict]) -> No
 
 
 def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> list[str]:
-    """Define ``rfm_source`` over the parquet input; return the canonical columns it maps."""
+    """Define ``rfm_source`` over the parquet input (every file of ``input.path`` is parquet:
+    :mod:`rfm_helpers.transactions` sends other formats through the loader); return the
+    canonical columns it maps."""
     files = input_files(input_cfg)
-    not_parquet = [f for f in files if detect_format(f, input_cfg.format) != "parquet"]
-    if not_parquet:
-        raise InputError(
-            f"{not_parquet[0]}: the duckdb engine reads parquet only. Convert the file to parquet "
-            "or set engine.engine: pandas."
-        )
     mapping = input_cfg.columns.source_to_canonical()
     for f in files:  # repeated, nested or missing columns, time zones: named per file
         check_parquet_head(parquet_head(f), mapping, str(f), input_cfg.timezone)
@@ -324,7 +319,7 @@ def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> lis
         f"SELECT s.*, f.file_index * {_FILE_STRIDE} + s.file_row_number AS row_id "
         f"FROM {scan} AS s JOIN rfm_files AS f ON f.filename = s.filename",
     )
-    # Typed as the pandas loader types them, after the same row-level checks (one scan).
+    # Typed as the csv/xlsx loader types them, after the same row-level checks (one scan).
     typed = typed_columns(engine.con, "rfm_scan", files, input_cfg, {r[0]: r[1] for r in described})
     select = [f"{typed[c]} AS {c}" if c in typed else null_column(c) for c in CANONICAL_COLUMNS]
     engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_scan")

@@ -6,7 +6,7 @@
 -- order), rfm_missing_text(value), rfm_flagged_descriptions(description_key, lower-cased),
 -- rfm_non_product_codes(stock_code).
 -- A row is removed by the FIRST rule that matches it, in the order of
--- rfm_helpers.cleaning.clean_transactions; that is the same as applying the rules one by one.
+-- the ledger (rfm_helpers.cleaning.ROW_RULES); that is the same as applying the rules one by one.
 WITH texts AS (
   SELECT
     row_id,
