@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from shared_data import ONLINE_RETAIL_II, ONLINE_RETAIL_II_COLUMNS
 
 from rfm_helpers import runner
 from rfm_helpers.paths import PROJECT_ROOT
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.slow
 
 GOLDEN = PROJECT_ROOT / "tests" / "data" / "golden_exports"
 RECORD = os.environ.get("RFM_RECORD_GOLDEN") == "1"
-ONLINE_RETAIL_II = PROJECT_ROOT.parent / "shared" / "data" / "online_retail_ii_year_2009_2010.parquet"
 EXPORTS = {
     "online_retail": ("customer_segments.csv",),
     "seed_superstore": ("customer_segments.csv",),
@@ -53,16 +53,7 @@ def _params_file(run: str, folder: Path) -> Path:
     params["run_name"] = run
     params["input"] = {
         "path": str(ONLINE_RETAIL_II),
-        "columns": {
-            "invoice_id": "Invoice",
-            "stock_code": "StockCode",
-            "description": "Description",
-            "quantity": "Quantity",
-            "invoice_date": "InvoiceDate",
-            "unit_price": "Price",
-            "customer_id": "Customer ID",
-            "country": "Country",
-        },
+        "columns": ONLINE_RETAIL_II_COLUMNS,
     }
     params["rfm"]["snapshot_date"] = "2010-12-10"  # the day after the file's last invoice
     path = folder / f"{run}.yaml"

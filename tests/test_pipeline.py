@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 import pytest
 import yaml
+from shared_data import ONLINE_RETAIL_II, ONLINE_RETAIL_II_COLUMNS
 
 from rfm_helpers import runner
 from rfm_helpers.paths import PROJECT_ROOT
@@ -37,8 +38,6 @@ pytestmark = pytest.mark.slow
 SAMPLE = PROJECT_ROOT / "tests" / "data" / "online_retail_sample.parquet"
 RAW = PROJECT_ROOT / "data" / "raw" / "online_retail.parquet"
 RAW_DIR = RAW.parent
-# The shared data folder sits beside the project (in CI too); the product never reads it.
-ONLINE_RETAIL_II = PROJECT_ROOT.parent / "shared" / "data" / "online_retail_ii_year_2009_2010.parquet"
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 
 REPORTS = ("01_cleaning", "02_eda", "03_rfm_scoring", "04_clustering", "05_insights")
@@ -157,16 +156,7 @@ def online_retail_ii_run(
         "description": "Online Retail II, deterministic subset (pipeline test)",
         "input": {
             "path": str(subset_path),
-            "columns": {
-                "invoice_id": "Invoice",
-                "stock_code": "StockCode",
-                "description": "Description",
-                "quantity": "Quantity",
-                "invoice_date": "InvoiceDate",
-                "unit_price": "Price",
-                "customer_id": "Customer ID",
-                "country": "Country",
-            },
+            "columns": ONLINE_RETAIL_II_COLUMNS,
         },
         "clustering": FAST_CLUSTERING,
     }
