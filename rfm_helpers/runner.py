@@ -556,6 +556,14 @@ def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, f
         except InputError as exc:
             print(exc, file=sys.stderr)
             return 2
+        if cfg.engine.engine != "duckdb":  # an unreachable server is said now, not in a notebook
+            from rfm_helpers.engines import EngineError, check_engine
+
+            try:
+                check_engine(cfg.engine)
+            except EngineError as exc:
+                print(exc, file=sys.stderr)
+                return 2
 
     reports_root = reports_dir()
     published = reports_root / cfg.run_name

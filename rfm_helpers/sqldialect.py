@@ -70,7 +70,18 @@ def render(name: str, dialect: str = SOURCE_DIALECT, **params: ParamValue) -> st
     tree = tree.transform(
         lambda node: _literal(params[node.name]) if isinstance(node, exp.Placeholder) else node
     )
+    if dialect in {"postgres", "postgresql"}:
+        tree = tree.transform(_code_point_order)
     return tree.sql(dialect=dialect)
+
+
+def _code_point_order(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL: every cast to text gets ``COLLATE "C"``, so the text columns of ``rfm_typed``
+    (and all tables built from it) sort and compare by code point, as DuckDB and Spark do,
+    whatever the database's locale (``ORDER BY country`` would follow it otherwise)."""
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
+        return exp.Collate(this=node, expression=exp.Identifier(this="C", quoted=True))
+    return node
 
 
 def query_names() -> list[str]:

@@ -29,7 +29,7 @@ from rfm_helpers.config import (
     RFMConfig,
     RunConfig,
 )
-from rfm_helpers.engines import SQLEngine, duckdb_engine
+from rfm_helpers.engines import SQLEngine, duckdb_engine, open_engine, sample_query
 from rfm_helpers.outofcore import (
     customer_table,
     input_files,
@@ -83,7 +83,7 @@ class Cleaning:
 
 def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> Cleaning:
     """Clean the input, write the marts of this run and return what the cleaning report shows."""
-    with duckdb_engine(cfg.engine) as engine:
+    with open_engine(cfg.engine) as engine:
         present, input_rows = _define_source(engine, cfg)
         result = run(engine, present, cfg.cleaning, cfg.rfm, non_product, flagged, cfg.input.missing_text)
         raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
@@ -193,9 +193,16 @@ def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
 
     Parquet files are typed in SQL as they are scanned (row-level checks included); csv and xlsx
     files are parsed and typed by :func:`rfm_helpers.loading.load_transactions` (line-level
-    messages), then handed to the engine."""
+    messages), then handed to the engine.
+
+    On PostgreSQL and Spark (``engine.engine``), the input is typed exactly so (DuckDB types a
+    parquet input, the loader a csv or xlsx one), then its typed rows and ``row_id`` are
+    shipped to the engine (:func:`_ship_typed`): every engine starts from the same values."""
     files = input_files(cfg.input)
-    if all(loading.detect_format(f, cfg.input.format) == "parquet" for f in files):
+    parquet = all(loading.detect_format(f, cfg.input.format) == "parquet" for f in files)
+    if engine.dialect != "duckdb":
+        present = _ship_typed(engine, cfg, parquet)
+    elif parquet:
         present = register_parquet_source(engine, cfg.input)
     else:
         frame = loading.load_transactions(cfg.input, cache_dir=cfg.cache_dir)
@@ -203,6 +210,35 @@ def _define_source(engine: SQLEngine, cfg: RunConfig) -> tuple[list[str], int]:
         _load_typed(engine, frame, present)
     rows = int(engine.fetch("SELECT COUNT(*) AS n FROM rfm_source").iloc[0]["n"])
     return present, rows
+
+
+def _ship_typed(engine: SQLEngine, cfg: RunConfig, parquet: bool) -> list[str]:
+    """``rfm_source`` on a non-DuckDB engine: the input typed as on DuckDB, loaded as the table
+    ``rfm_loaded`` (PostgreSQL: TEXT, DOUBLE PRECISION, TIMESTAMP, BIGINT row_id; Spark: STRING,
+    DOUBLE, TIMESTAMP_NTZ, BIGINT) and mapped by :func:`rfm_helpers.outofcore.source_query`.
+    The typed rows pass through memory once (the input must fit in it)."""
+    if parquet:
+        with duckdb_engine(cfg.engine) as duck:
+            present = register_parquet_source(duck, cfg.input)
+            frame = duck.fetch(f"SELECT {', '.join(present)}, row_id FROM rfm_source")
+    else:
+        loaded = loading.load_transactions(cfg.input, cache_dir=cfg.cache_dir)
+        present = [c for c in CANONICAL_COLUMNS if c in loaded]
+        frame = loaded[present].assign(row_id=range(len(loaded)))
+        del loaded
+    engine.load_frame("rfm_loaded", frame.astype({"row_id": "int64"}))
+    del frame
+    engine.create_view("rfm_source", _canonical_query(present, "rfm_loaded", "row_id", engine.dialect))
+    return present
+
+
+def _canonical_query(present: list[str], table: str, row_order: str, dialect: str) -> str:
+    """:func:`rfm_helpers.outofcore.source_query` over a table that already has the canonical
+    column names (those in ``present``; the others become typed NULLs)."""
+    from rfm_helpers.outofcore import source_query
+
+    names = {c: (c if c in present else None) for c in CANONICAL_COLUMNS}
+    return source_query(ColumnMap.model_construct(**names), table, row_order, dialect)
 
 
 def _typed_frame(table: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
@@ -247,7 +283,7 @@ def _figures(overview: pd.DataFrame, present: list[str]) -> dict:
 
 def _raw_view(engine: SQLEngine, present: list[str], rows: int, limit: int) -> pd.DataFrame:
     """The typed input rows (with ``is_cancellation`` and ``removed_by``) in input order: all,
-    or a uniform sample of ``limit`` rows (reservoir sampling, repeatable) when there are more.
+    or a uniform, repeatable sample of ``limit`` rows (:func:`engines.sample_query`) when there are more.
     Descriptions are shown as written (the rules compare them trimmed)."""
     columns = [f"t.{c}" for c in [*present, "revenue", "is_cancellation", "removed_by"]]
     join = ""
@@ -257,9 +293,7 @@ def _raw_view(engine: SQLEngine, present: list[str], rows: int, limit: int) -> p
             "THEN NULL ELSE CAST(s.description AS VARCHAR) END AS description"
         )
         join = " JOIN rfm_source AS s ON s.row_id = t.row_id"
-    source = "rfm_typed"
-    if rows > limit:
-        source = f"(SELECT * FROM rfm_typed USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
+    source = "rfm_typed" if rows <= limit else sample_query(engine.dialect, "rfm_typed", limit)
     raw = engine.fetch(f"SELECT {', '.join(columns)} FROM {source} AS t{join} ORDER BY t.row_id")
     for column in ("invoice_id", "stock_code", "description", "customer_id", "country", "removed_by"):
         if column in raw:

@@ -273,7 +273,7 @@ def test_output_paths_follow_rfm_output_root(tmp_path, monkeypatch):
     assert cfg.processed_dir == root / "data" / "processed" / "trial"
     assert cfg.exports_dir == root / "data" / "processed" / "trial" / "exports"
     assert cfg.cache_dir == root / "data" / "cache"
-    assert cfg.clean_path == root / "data" / "interim" / "trial" / "transactions_clean.parquet"
+    assert cfg.marts_dir == root / "data" / "interim" / "trial" / "marts"
     assert cfg.ledger_path.parent == cfg.interim_dir
     assert cfg.segment_table_path.parent == cfg.interim_dir
     for path in (cfg.metrics_path, cfg.customers_path, cfg.score_bins_path, cfg.clusters_path):

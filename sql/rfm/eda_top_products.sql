@@ -17,11 +17,12 @@ products AS (
     SUM(quantity) AS units
   FROM rfm_clean
   GROUP BY stock_code
-  ORDER BY revenue DESC
+  -- Ties broken by stock code, so that every engine lists (and cuts) them alike.
+  ORDER BY revenue DESC, stock_code
   LIMIT :top_n
 )
 SELECT p.stock_code, COALESCE(l.description, p.stock_code) AS product, p.revenue, p.orders, p.units
 FROM products AS p
 LEFT JOIN labels AS l
   ON l.stock_code = p.stock_code AND l.place = 1
-ORDER BY p.revenue DESC
+ORDER BY p.revenue DESC, p.stock_code
