@@ -48,13 +48,13 @@ system-deps: ## Install the Debian packages the tests need (tools/system_package
 	@bash tools/install_system_packages.sh
 
 report: $(STAMP) ## Run the notebooks and publish reports/ (PARAMS=..., FORCE=1 to rerun)
-	$(PY) -m rfm_helpers.runner --params $(PARAMS) $(RUNNER_FLAGS)
+	$(PY) -m rfm_helpers.runs.runner --params $(PARAMS) $(RUNNER_FLAGS)
 
 reports-all: $(STAMP) ## Run every params/*.yaml except params/test_*.yaml
 	@failed=""; \
 	for params in $(ALL_PARAMS); do \
 		echo "=== $$params"; \
-		$(PY) -m rfm_helpers.runner --params $$params $(RUNNER_FLAGS) || failed="$$failed $$params"; \
+		$(PY) -m rfm_helpers.runs.runner --params $$params $(RUNNER_FLAGS) || failed="$$failed $$params"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "Failed:$$failed"; exit 1; fi
 

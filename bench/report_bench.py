@@ -5,7 +5,7 @@
 Every case runs in a fresh output folder (RFM_OUTPUT_ROOT), so "cold" means no step results
 and no parsed-input cache. Cases:
 
-- **ours, parquet**: ``python -m rfm_helpers.runner`` (one warm kernel reused by all steps).
+- **ours, parquet**: ``python -m rfm_helpers.runs.runner`` (one warm kernel reused by all steps).
 - **naive, parquet**: for each notebook the ``papermill`` CLI, then ``jupyter nbconvert --to
   html`` CLI — a new Python process and a new kernel per notebook, as most tutorials do.
 - **ours / naive, workbook**: the same, reading the first document's 2-sheet workbook of the
@@ -37,7 +37,7 @@ import yaml
 
 from rfm_helpers.config import load_config
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from rfm_helpers.pipeline import load_pipeline
+from rfm_helpers.runs.pipeline import load_pipeline
 
 BIN = Path(sys.executable).parent
 BENCH_DIR = PROJECT_ROOT / "build" / "bench"
@@ -56,7 +56,9 @@ def timed(command: list[str], root: Path, cwd: Path = PROJECT_ROOT) -> float:
 
 
 def ours(params: Path, root: Path, *flags: str) -> float:
-    return timed([str(BIN / "python"), "-m", "rfm_helpers.runner", "--params", str(params), *flags], root)
+    return timed(
+        [str(BIN / "python"), "-m", "rfm_helpers.runs.runner", "--params", str(params), *flags], root
+    )
 
 
 def naive(params: Path, root: Path) -> float:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         incremental_root = work / f"ours{args.jobs[0]}"
         noop = record("  no-op rerun", ours(params, incremental_root), incremental_root)
-        for path in [*NOTEBOOKS_DIR.glob("*.ipynb"), *(PROJECT_ROOT / "rfm_helpers").glob("*.py")]:
+        for path in [*NOTEBOOKS_DIR.glob("*.ipynb"), *(PROJECT_ROOT / "rfm_helpers").rglob("*.py")]:
             path.touch()
         record("  after touch of every notebook and helper", ours(params, incremental_root), incremental_root)
         notebook = NOTEBOOKS_DIR / "05_insights.ipynb"
@@ -174,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             notebook.write_bytes(original)
         ours(params, incremental_root)  # back in step with the committed notebook
-        with appended(PROJECT_ROOT / "rfm_helpers" / "segments.py", "\n# bench edit\n"):
+        with appended(PROJECT_ROOT / "rfm_helpers" / "analysis" / "segments.py", "\n# bench edit\n"):
             record(
-                "  after editing rfm_helpers/segments.py",
+                "  after editing rfm_helpers/analysis/segments.py",
                 ours(params, incremental_root),
                 incremental_root,
                 "(03, 04, 05)",

@@ -1,9 +1,9 @@
 """Scaling benchmark: synthetic transactions at 1M, 10M, 100M rows through the DuckDB path.
 
-For each size: generation time, clean + aggregate time (rfm_helpers.outofcore), peak memory
-(max RSS of the child process doing the work, DuckDB included), rows per second and customers;
-for sizes up to --pandas-max-rows also the pandas path (load, clean, customer_metrics) on the
-same rows. Each step runs in its own child process so that its peak memory is its own.
+For each size: generation time, clean + aggregate time (the cleaning step's engine session,
+rfm_helpers.sql.transactions.run: rules, customer table and every report aggregate), peak memory
+(max RSS of the child process doing the work, DuckDB included), rows per second and customers.
+Each step runs in its own child process so that its peak memory is its own.
 Prints a table; this is a script, never a test.
 
     nice -n 10 .venv/bin/python bench/scale.py --rows 1M 10M 100M --work-dir /tmp/rfm_scale
@@ -26,11 +26,11 @@ PARAMS = "params/default.yaml"
 
 def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str) -> dict:
     """Run one step in this process and return its figures (called in the child)."""
-    import pandas as pd
-
-    from rfm_helpers import cleaning, loading, metrics, outofcore, reference
     from rfm_helpers.config import EngineConfig, load_config
-    from rfm_helpers.synthetic_transactions import generate
+    from rfm_helpers.data import reference
+    from rfm_helpers.sql import rules, transactions
+    from rfm_helpers.sql.engines import duckdb_engine
+    from rfm_helpers.synthetic.transactions import generate
 
     cfg = load_config(PARAMS)
     codes = reference.load_non_product_codes(cfg.reference.non_product_codes)
@@ -39,27 +39,14 @@ def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str) -> d
     if step == "generate":
         generate(rows, data, seed=1)
         out = {}
-    elif step == "duckdb":
-        engine = EngineConfig(engine="duckdb", memory_limit=memory_limit, temp_directory=work / "spill")
-        result = outofcore.clean_and_aggregate(
-            cfg.input.model_copy(update={"path": data}),
-            cfg.cleaning,
-            cfg.rfm,
-            codes,
-            flagged,
-            work / "clean.parquet",
-            engine,
-        )
-        out = {"customers": len(result.customers), "clean_rows": result.clean_rows}
-    else:  # pandas: the same rows as one file, since load_transactions reads one file
-        single = work / "single.parquet"
-        if not single.exists():
-            pd.read_parquet(data).drop(columns="month").to_parquet(single, index=False)
-        started = time.perf_counter()
-        raw = loading.load_transactions(cfg.input.model_copy(update={"path": single}))
-        clean = cleaning.clean_transactions(raw, cfg.cleaning, codes, flagged).clean
-        customers = metrics.customer_metrics(clean, cfg.rfm)
-        out = {"customers": len(customers), "clean_rows": len(clean)}
+    else:
+        engine_cfg = EngineConfig(engine="duckdb", memory_limit=memory_limit, temp_directory=work / "spill")
+        with duckdb_engine(engine_cfg) as engine:
+            present = rules.register_parquet_source(engine, cfg.input.model_copy(update={"path": data}))
+            result = transactions.run(
+                engine, present, cfg.cleaning, cfg.rfm, codes, flagged, cfg.input.missing_text
+            )
+        out = {"customers": len(result.customers), "clean_rows": result.figures["invoice_lines"]}
     out["seconds"] = time.perf_counter() - started
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -77,9 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rfm_scale"))
     parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit")
-    parser.add_argument("--pandas-max-rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--child", choices=["generate", "duckdb", "pandas"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["generate", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -100,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         work.mkdir(parents=True)
         data = work / "transactions"
         gen = _run("generate", rows, data, work, args.memory_limit)
-        engines = ["duckdb"] + (["pandas"] if rows <= args.pandas_max_rows else [])
-        for engine in engines:
+        for engine in ["duckdb"]:
             r = _run(engine, rows, data, work, args.memory_limit)
             print(
                 f"{rows:>12,} {engine:>7} {gen['seconds']:>10.1f} {gen['peak_rss_mib']:>8,.0f} "

@@ -168,7 +168,8 @@ class ReferenceConfig(_Strict):
     cluster_playbook: Path = Path("data/reference/cluster_playbook.csv")
     """Goal and recommended actions per KMeans cluster name (account runs)."""
     document_clusters: Path = Path("data/reference/omnichannel_document_clusters.csv")
-    """The second source document's published cluster means (account runs; rfm_helpers.calibration)."""
+    """The second source document's published cluster means (account runs;
+    rfm_helpers.analysis.calibration)."""
     non_product_codes: Path = Path("data/reference/non_product_stock_codes.csv")
     flagged_descriptions: Path = Path("data/reference/flagged_descriptions.csv")
 
@@ -272,7 +273,7 @@ class ReportConfig(_Strict):
 
 class EngineConfig(_Strict):
     """The SQL engine that cleans the transactions and builds the report's tables
-    (:mod:`rfm_helpers.transactions`, :func:`rfm_helpers.engines.open_engine`).
+    (:mod:`rfm_helpers.sql.transactions`, :func:`rfm_helpers.sql.engines.open_engine`).
 
     Every engine runs the same SQL (``sql/rfm``) and gives the same ledger, customer table and
     exports. Examples (``params/default.yaml`` has them as comments)::
@@ -389,7 +390,7 @@ class EngineConfig(_Strict):
 
 SYNTHETIC_DIR = Path("data") / "synthetic"
 """Folder (below the output root) of the generated DuckDB files: the only place the tool writes
-generated data, and only into files that carry its marker (``rfm_helpers.synthetic_accounts``)."""
+generated data, and only into files that carry its marker (``rfm_helpers.synthetic.accounts``)."""
 
 
 class SyntheticData(_Strict):
@@ -527,7 +528,7 @@ class AccountsSource(_Strict):
                 "accounts.as_of must be on or after window_end, so that recency is never negative"
             )
         # method: document counts recency from campaigns of the whole local year, so an as_of
-        # inside that year is fine only if the data end before it: rfm_helpers.domain checks that.
+        # inside that year is fine only if the data end before it: rfm_helpers.analysis.domain checks that.
         return self
 
     @property
@@ -652,7 +653,7 @@ class RunConfig(_Strict):
     @property
     def marts_dir(self) -> Path:
         """The customer table and the report aggregates the cleaning step builds
-        (:mod:`rfm_helpers.transactions`): the only tables that leave the SQL engine."""
+        (:mod:`rfm_helpers.sql.transactions`): the only tables that leave the SQL engine."""
         return self.interim_dir / "marts"
 
     @property

@@ -34,7 +34,7 @@ def display_path(path: Path) -> str:
 def matching_files(path_text: str | Path) -> list[Path]:
     """The files an input path names: a file, a folder's ``.parquet`` files (recursively) or a
     glob's matching files (folders it matches are left out); sorted, and empty when nothing
-    matches (:func:`rfm_helpers.inputcheck.source_files` then says what is there instead)."""
+    matches (:func:`rfm_helpers.data.inputcheck.source_files` then says what is there instead)."""
     path = resolve(path_text)
     if path.is_dir():
         return sorted(p for p in path.rglob("*.parquet") if p.is_file())

@@ -1,7 +1,7 @@
 """Shared support of the bad-input catalogue (``tests/test_bad_input*.py``).
 
 Every export an analyst may feed the tool goes through the real entry
-point (``rfm_helpers.runner``) and the real notebooks, writing below a temporary
+point (``rfm_helpers.runs.runner``) and the real notebooks, writing below a temporary
 ``RFM_OUTPUT_ROOT``.
 
 Every failing case asserts a non-zero exit, a message that names the file, sheet, column, row
@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rfm_helpers import runner
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.runs import runner
 
 RUN = "bad_input"
 """Run name of the baseline and of every failing case, so each failure meets a published report."""

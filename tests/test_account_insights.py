@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfm_helpers import accounts, insights, narrative, reference
-from rfm_helpers.clustering import base_name
+from rfm_helpers.analysis import insights
+from rfm_helpers.analysis.clustering import base_name
+from rfm_helpers.data import accounts, reference
+from rfm_helpers.data.reference import ReferenceError
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.reference import ReferenceError
+from rfm_helpers.report import narrative
 
 FEATURES = ["recency", "frequency_broadcast", "monetary"]
 

@@ -16,12 +16,18 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from rfm_helpers import sqlengine
-from rfm_helpers.accounts import channel_mix, compare_methods, document_losses, extract_accounts, load_prices
+from rfm_helpers.analysis.domain import DomainError
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.domain import DomainError
+from rfm_helpers.data import sqlengine
+from rfm_helpers.data.accounts import (
+    channel_mix,
+    compare_methods,
+    document_losses,
+    extract_accounts,
+    load_prices,
+)
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.synthetic_accounts import TABLE_COLUMNS, write_duckdb
+from rfm_helpers.synthetic.accounts import TABLE_COLUMNS, write_duckdb
 
 PRICES = PROJECT_ROOT / "data/reference/omnichannel_prices.csv"
 
@@ -247,7 +253,7 @@ def test_shipped_price_list_has_the_documents_prices():
     assert prices["charged"].to_dict()[("sms", "sms")] is True
 
 
-# --- domain checks of the published account table (rfm_helpers.domain) ----------------------
+# --- domain checks of the published account table (rfm_helpers.analysis.domain) ----------------------
 
 
 def test_negative_message_counts_are_refused_naming_the_account_and_value(tmp_path):

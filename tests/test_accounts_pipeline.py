@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import yaml
 
-from rfm_helpers import runner
-from rfm_helpers.clustering import VOCABULARY, base_name
+from rfm_helpers.analysis.clustering import VOCABULARY, base_name
 from rfm_helpers.config import load_config
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.synthetic_accounts import GeneratorSettings, generate, write_postgres
+from rfm_helpers.runs import runner
+from rfm_helpers.synthetic.accounts import GeneratorSettings, generate, write_postgres
 
 PARAMS = PROJECT_ROOT / "params" / "test_omnichannel.yaml"
 RUN = "test_omnichannel"

@@ -29,9 +29,9 @@ from bad_input_support import (
     write_workbook,
 )
 
-from rfm_helpers import runner
 from rfm_helpers.paths import NOTEBOOKS_DIR
-from rfm_helpers.pipeline import load_pipeline
+from rfm_helpers.runs import runner
+from rfm_helpers.runs.pipeline import load_pipeline
 
 pytestmark = pytest.mark.slow
 

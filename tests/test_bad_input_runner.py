@@ -39,10 +39,10 @@ from bad_input_support import (
     write_params,
 )
 
-from rfm_helpers import runner
 from rfm_helpers.atomic import FORMULA_TRIGGERS
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.pipeline import Step
+from rfm_helpers.runs import runner
+from rfm_helpers.runs.pipeline import Step
 
 pytestmark = pytest.mark.slow
 
@@ -283,7 +283,7 @@ def start_runner(params: Path, root: Path) -> subprocess.Popen[str]:
     """``make report FORCE=1`` as a terminal starts it: its own process group, which Ctrl-C
     signals as a whole."""
     return subprocess.Popen(
-        [sys.executable, "-m", "rfm_helpers.runner", "--params", str(params), "--force"],
+        [sys.executable, "-m", "rfm_helpers.runs.runner", "--params", str(params), "--force"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "RFM_OUTPUT_ROOT": str(root), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """The synthetic platform looks like the one the second source document stands for: the
 document's method on the generated data gives four clusters whose means are within a factor of 3
-of the ones it publishes, in the same order (rfm_helpers.calibration, the published means in
+of the ones it publishes, in the same order (rfm_helpers.analysis.calibration, the published means in
 data/reference/omnichannel_document_clusters.csv, validated on load)."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import calibration, clustering
-from rfm_helpers.accounts import extract_accounts
+from rfm_helpers.analysis import calibration, clustering
 from rfm_helpers.config import load_config
+from rfm_helpers.data.accounts import extract_accounts
+from rfm_helpers.data.reference import ReferenceError
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.reference import ReferenceError
 
 FEATURES = ["recency", "frequency_broadcast", "frequency_charged", "monetary"]
 SHIPPED = PROJECT_ROOT / "data" / "reference" / "omnichannel_document_clusters.csv"

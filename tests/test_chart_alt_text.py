@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from nbformat import v4
 
-from rfm_helpers import plots
-from rfm_helpers.htmlexport import export_html
+from rfm_helpers.report import plots
+from rfm_helpers.report.htmlexport import export_html
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Cleaning rules, the ledger, and the investigation helpers; key figures on the real file.
 
 The rules run in SQL (``sql/rfm``): :func:`run_rules` runs them on a hand-built frame in a
-throwaway DuckDB (:func:`rfm_helpers.transactions.clean_frame`), :func:`build` through the
-cleaning step itself (:func:`rfm_helpers.transactions.build`, which also labels each input
+throwaway DuckDB (:func:`rfm_helpers.sql.transactions.clean_frame`), :func:`build` through the
+cleaning step itself (:func:`rfm_helpers.sql.transactions.build`, which also labels each input
 row with the rule that removes it)."""
 
 from __future__ import annotations
@@ -15,8 +15,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfm_helpers import transactions
-from rfm_helpers.cleaning import (
+from rfm_helpers.config import (
+    CANONICAL_COLUMNS,
+    CleaningConfig,
+    ColumnMap,
+    InputConfig,
+    RunConfig,
+    load_config,
+)
+from rfm_helpers.data.loading import load_transactions
+from rfm_helpers.data.reference import load_flagged_descriptions, load_non_product_codes
+from rfm_helpers.sql import transactions
+from rfm_helpers.sql.cleaning import (
     LEDGER_COLUMNS,
     ROW_RULES,
     CleaningError,
@@ -26,16 +36,6 @@ from rfm_helpers.cleaning import (
     negative_quantity_summary,
     non_product_counts,
 )
-from rfm_helpers.config import (
-    CANONICAL_COLUMNS,
-    CleaningConfig,
-    ColumnMap,
-    InputConfig,
-    RunConfig,
-    load_config,
-)
-from rfm_helpers.loading import load_transactions
-from rfm_helpers.reference import load_flagged_descriptions, load_non_product_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw" / "online_retail.parquet"

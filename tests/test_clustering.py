@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import clustering
-from rfm_helpers.clustering import (
+from rfm_helpers.analysis import clustering
+from rfm_helpers.analysis.clustering import (
     VOCABULARY,
     base_name,
     cluster_medians,

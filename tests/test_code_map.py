@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from rfm_helpers import plots, reference, segments, style
+from rfm_helpers.analysis import segments
+from rfm_helpers.data import reference
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.report import plots, style
 
 TABLE = reference.load_segment_table(PROJECT_ROOT / "data" / "reference" / "rfm_segments.csv")
 

@@ -18,10 +18,10 @@ import duckdb
 import pytest
 from account_files import plain_duckdb, user_database
 
-from rfm_helpers.accounts import extract_accounts
 from rfm_helpers.config import AccountsSource, ConfigError, load_config
+from rfm_helpers.data.accounts import extract_accounts
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.synthetic_accounts import (
+from rfm_helpers.synthetic.accounts import (
     METADATA_TABLE,
     TOOL_SIGNATURE,
     GeneratorSettings,
@@ -165,11 +165,11 @@ def test_user_platform_file_is_only_read(tmp_path: Path) -> None:
 
 
 def test_synthetic_origin_of_each_engine(root: Path, tmp_path: Path) -> None:
-    assert synthetic_origin(synthetic(seed=7)) == "rfm_helpers.synthetic_accounts (30 accounts, seed 7)"
+    assert synthetic_origin(synthetic(seed=7)) == "rfm_helpers.synthetic.accounts (30 accounts, seed 7)"
     built = tmp_path / "cli.duckdb"
     assert main(["--accounts", "25", "--seed", "3", "--duckdb", str(built)]) == 0
     as_user_file = AccountsSource(engine="duckdb", duckdb_path=built)
-    assert synthetic_origin(as_user_file) == "rfm_helpers.synthetic_accounts (25 accounts, seed 3)"
+    assert synthetic_origin(as_user_file) == "rfm_helpers.synthetic.accounts (25 accounts, seed 3)"
     assert synthetic_origin(AccountsSource(engine="postgres")) is None
 
 
@@ -180,7 +180,7 @@ def test_cli_refuses_to_overwrite_a_file_without_the_marker(tmp_path: Path) -> N
     path = user_database(tmp_path / "mine.duckdb")
     before = sha256(path)
     done = subprocess.run(
-        [sys.executable, "-m", "rfm_helpers.synthetic_accounts", "--accounts", "30", "--duckdb", str(path)],
+        [sys.executable, "-m", "rfm_helpers.synthetic.accounts", "--accounts", "30", "--duckdb", str(path)],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

@@ -1,4 +1,4 @@
-"""Domain checks of the published metric tables (rfm_helpers.domain), on hand-built frames: what
+"""Domain checks of the published metric tables (rfm_helpers.analysis.domain), on hand-built frames: what
 passes unchanged, and the exact message of each violation (metric, count, example id and value,
 the parameter to change)."""
 
@@ -10,9 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import transactions
-from rfm_helpers.config import AccountsSource, RFMConfig
-from rfm_helpers.domain import (
+from rfm_helpers.analysis.domain import (
     Domain,
     DomainError,
     check_account_metrics,
@@ -20,6 +18,8 @@ from rfm_helpers.domain import (
     check_metrics,
     check_shares,
 )
+from rfm_helpers.config import AccountsSource, RFMConfig
+from rfm_helpers.sql import transactions
 
 
 def customers(**columns: list) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Exploratory summaries on a five-line clean table whose figures are worked out by hand.
 
-The tables are the SQL aggregates (:func:`rfm_helpers.transactions.clean_frame`) as the reports
-read them (:class:`rfm_helpers.transactions.Marts`)."""
+The tables are the SQL aggregates (:func:`rfm_helpers.sql.transactions.clean_frame`) as the reports
+read them (:class:`rfm_helpers.sql.transactions.Marts`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import eda, transactions
 from rfm_helpers.config import CleaningConfig, InputConfig
+from rfm_helpers.report import eda
+from rfm_helpers.sql import transactions
 
 
 def marts(frame: pd.DataFrame, folder: Path, cleaning: CleaningConfig | None = None) -> transactions.Marts:

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from shared_data import ONLINE_RETAIL_II, ONLINE_RETAIL_II_COLUMNS
 
-from rfm_helpers import runner
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.runs import runner
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat import NotebookNode, v4
 
-from rfm_helpers.htmlexport import export_html, notebook_title
+from rfm_helpers.report.htmlexport import export_html, notebook_title
 
 # 1×1 transparent PNG
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="

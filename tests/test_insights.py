@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from conftest import GROUPS, SEGMENTS
 
-from rfm_helpers import insights, transactions
+from rfm_helpers.analysis import insights
+from rfm_helpers.analysis.insights import LEVELS, level, level_from_bins
 from rfm_helpers.config import RFMConfig
-from rfm_helpers.insights import LEVELS, level, level_from_bins
+from rfm_helpers.sql import transactions
 
 EXCLUDED = "not scored: above the 95% quantile of R, F or M (rfm.outliers: trim)"
 

@@ -1,6 +1,6 @@
 """An interrupted run never damages the published report.
 
-A good run publishes ``reports/``; a second run (``python -m rfm_helpers.runner --force``, as
+A good run publishes ``reports/``; a second run (``python -m rfm_helpers.runs.runner --force``, as
 ``make report FORCE=1`` starts it) is killed with SIGKILL, with its kernels, as soon as its
 first step reports "done". The previous ``reports/<run>`` must be byte-identical, complete and
 consistent with its ``manifest.json`` and with ``reports/index.html``; then a rerun succeeds
@@ -85,7 +85,7 @@ def start_runner(params: Path, root: Path) -> subprocess.Popen[str]:
     """The runner as ``make report`` starts it, in its own process group (so that it and its
     kernels can be killed together)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "rfm_helpers.runner", "--params", str(params), "--force"],
+        [sys.executable, "-m", "rfm_helpers.runs.runner", "--params", str(params), "--force"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "RFM_OUTPUT_ROOT": str(root), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""Ctrl-C handling of the runner (``rfm_helpers.interrupts``): held during critical blocks and
+"""Ctrl-C handling of the runner (``rfm_helpers.runs.interrupts``): held during critical blocks and
 delivered after them; the quiet start-up handler only when the runner is the program."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rfm_helpers import interrupts
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.runs import interrupts
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def test_ctrl_c_while_the_program_starts_exits_130_in_one_line(tmp_path: Path) -
     before its main()."""
     (tmp_path / "slow_start.py").write_text(
         "import os, signal, time\n"
-        "from rfm_helpers import interrupts\n"
+        "from rfm_helpers.runs import interrupts\n"
         "assert interrupts.guard_startup('slow_start')\n"
         "os.kill(os.getpid(), signal.SIGINT)\n"
         "time.sleep(5)\n"

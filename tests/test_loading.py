@@ -12,17 +12,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rfm_helpers import loading
 from rfm_helpers.config import CANONICAL_COLUMNS, ColumnMap, InputConfig
-from rfm_helpers.inputcheck import HEAD_BYTES, sheet_header
-from rfm_helpers.loading import (
+from rfm_helpers.data import loading
+from rfm_helpers.data.inputcheck import HEAD_BYTES, sheet_header
+from rfm_helpers.data.loading import (
     InputError,
     detect_format,
-    file_sha256,
     load_transactions,
     precheck_input,
     read_segment_sheet,
 )
+from rfm_helpers.provenance import sha256_file
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "online_retail.parquet"
 UCI_HEADER = [
@@ -92,10 +92,10 @@ def test_detect_format() -> None:
         detect_format("a.json", "auto")
 
 
-def test_file_sha256(tmp_path: Path) -> None:
+def test_sha256_file(tmp_path: Path) -> None:
     path = tmp_path / "f.txt"
     path.write_bytes(b"abc")
-    assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
 def test_parquet(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_xlsx_with_segment_sheet_and_cache(tmp_path: Path, monkeypatch: pytest.M
     cache = tmp_path / "cache"
 
     _check_uci(load_transactions(_config(path), cache_dir=cache))
-    cached = cache / f"{file_sha256(path)}-Online Retail.parquet"
+    cached = cache / f"{sha256_file(path)}-Online Retail.parquet"
     assert cached.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "retail.xlsx"]  # nothing beside the input
 
@@ -185,7 +185,7 @@ def test_csv_cache_is_keyed_on_encoding(tmp_path: Path) -> None:
     assert wrong["description"].iloc[2] == "Dotcomgiftshop Gift Voucher Â£10.00"  # mojibake, as asked
     right = load_transactions(_config(tmp_path / "t.csv"), cache_dir=cache)
     assert right["description"].iloc[2] == "Dotcomgiftshop Gift Voucher £10.00"
-    assert [p.name for p in cache.iterdir()] == [f"{file_sha256(tmp_path / 't.csv')}-csv.parquet"]
+    assert [p.name for p in cache.iterdir()] == [f"{sha256_file(tmp_path / 't.csv')}-csv.parquet"]
 
 
 # --- column mapping --------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The customer table and the monthly RFM trend (SQL, through
-:func:`rfm_helpers.transactions.clean_frame`), resolve_snapshot and apply_outlier_policy:
+:func:`rfm_helpers.sql.transactions.clean_frame`), resolve_snapshot and apply_outlier_policy:
 hand-computed cases."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import transactions
-from rfm_helpers.cleaning import CleaningError
+from rfm_helpers.analysis.metrics import MetricsError, apply_outlier_policy, resolve_snapshot
 from rfm_helpers.config import InputConfig, RFMConfig
-from rfm_helpers.metrics import MetricsError, apply_outlier_policy, resolve_snapshot
+from rfm_helpers.sql import transactions
+from rfm_helpers.sql.cleaning import CleaningError
 
 
 def _tx(rows: list[tuple[str, str, str, float, str]]) -> pd.DataFrame:

@@ -27,14 +27,14 @@ import pandas as pd
 import pytest
 from bad_input_support import run_runner, transactions, write_csv, write_params
 
-from rfm_helpers import loading, reference
-from rfm_helpers.cleaning import CleaningError
+from rfm_helpers.analysis.domain import DomainError
+from rfm_helpers.analysis.metrics import MetricsError
 from rfm_helpers.config import CleaningConfig, InputConfig, RFMConfig
-from rfm_helpers.domain import DomainError
-from rfm_helpers.loading import InputError
-from rfm_helpers.metrics import MetricsError
+from rfm_helpers.data import loading, reference
+from rfm_helpers.data.loading import InputError
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.transactions import clean_frame
+from rfm_helpers.sql.cleaning import CleaningError
+from rfm_helpers.sql.transactions import clean_frame
 
 MUTANTS = 300
 SNAPSHOT = "2012-06-01"

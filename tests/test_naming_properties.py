@@ -23,9 +23,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from rfm_helpers import clustering, insights, plots, reference, scoring, segments
+from rfm_helpers.analysis import clustering, insights, scoring, segments
 from rfm_helpers.config import RFMConfig
+from rfm_helpers.data import reference
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.report import plots
 
 SETTINGS = settings(
     max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

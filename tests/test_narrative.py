@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import narrative
-from rfm_helpers.cleaning import NettingSummary
 from rfm_helpers.config import ClusteringConfig, RFMConfig
+from rfm_helpers.report import narrative
+from rfm_helpers.sql.cleaning import NettingSummary
 
 
 @pytest.mark.parametrize(
@@ -603,7 +603,7 @@ def _findings_export() -> pd.DataFrame:
 
 
 def test_insight_findings_act_on_the_revenue_at_risk(playbook):
-    from rfm_helpers import insights
+    from rfm_helpers.analysis import insights
 
     export = _findings_export()
     export["goal"] = export["group"].map(playbook.set_index("group")["goal"])

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from rfm_helpers.pipeline import load_pipeline
+from rfm_helpers.runs.pipeline import load_pipeline
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "nbval"
 GOLDEN_RUNS = {"transactions": "test_sample", "accounts": "test_omnichannel"}

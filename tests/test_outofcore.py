@@ -9,9 +9,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from rfm_helpers import cleaning, loading, metrics, outofcore, sqldialect, transactions
+from rfm_helpers.analysis import metrics
 from rfm_helpers.config import CleaningConfig, EngineConfig, InputConfig, RFMConfig, RunConfig
-from rfm_helpers.engines import duckdb_engine
+from rfm_helpers.data import loading
+from rfm_helpers.sql import cleaning, transactions
+from rfm_helpers.sql import dialect as sqldialect
+from rfm_helpers.sql import rules as outofcore
+from rfm_helpers.sql.engines import duckdb_engine
 
 CODES = pd.DataFrame({"stock_code": ["POST"], "reason": ["postage"]})
 FLAGGED = pd.DataFrame({"description": ["Damaged"], "reason": ["warehouse note"]})
@@ -63,7 +67,7 @@ def export(tmp_path):
 
 
 def _duckdb(input_cfg, cleaning_cfg, rfm_cfg=RFM):
-    """The cleaning step's parquet path (:func:`rfm_helpers.transactions.build`), keeping the
+    """The cleaning step's parquet path (:func:`rfm_helpers.sql.transactions.build`), keeping the
     clean rows: ``rfm_source`` over the files, then every rule, the customer table and the marts."""
     with duckdb_engine(EngineConfig()) as engine:
         present = outofcore.register_parquet_source(engine, input_cfg)

@@ -1,7 +1,7 @@
 """The whole report on a folder of partitioned parquet files, cleaned out of core in DuckDB
 (`engine: duckdb`), through the real runner: every notebook works without loading the
 transactions, and the customer export equals the customer table of the same rows read from one
-file by the pandas loader (:func:`rfm_helpers.transactions.clean_frame`)."""
+file by the pandas loader (:func:`rfm_helpers.sql.transactions.clean_frame`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from rfm_helpers import loading, reference, runner, transactions
 from rfm_helpers.config import load_config
+from rfm_helpers.data import loading, reference
 from rfm_helpers.paths import PROJECT_ROOT, matching_files
-from rfm_helpers.synthetic_transactions import generate
+from rfm_helpers.runs import runner
+from rfm_helpers.sql import transactions
+from rfm_helpers.synthetic.transactions import generate
 
 pytestmark = pytest.mark.slow
 ROWS = 60_000

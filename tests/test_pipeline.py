@@ -1,4 +1,4 @@
-"""End to end: the real notebooks through ``rfm_helpers.runner.run``, writing below a temporary
+"""End to end: the real notebooks through ``rfm_helpers.runs.runner.run``, writing below a temporary
 ``RFM_OUTPUT_ROOT``.
 
 Four runs, each executed once per module and inspected by several tests:
@@ -10,7 +10,7 @@ Four runs, each executed once per module and inspected by several tests:
 - a generic export with only customer, date, order number and amount.
 
 The expected customers and revenue are computed here from the raw files with plain pandas,
-not with ``rfm_helpers.cleaning``, so a bug in the cleaning rules cannot hide itself.
+not with ``rfm_helpers.sql.cleaning``, so a bug in the cleaning rules cannot hide itself.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import pytest
 import yaml
 from shared_data import ONLINE_RETAIL_II, ONLINE_RETAIL_II_COLUMNS
 
-from rfm_helpers import runner
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.runs import runner
 
 pytestmark = pytest.mark.slow
 
@@ -226,7 +226,7 @@ def workbook_run(raw_before: dict[str, object], tmp_path_factory: pytest.TempPat
     return run_pipeline(root, write_params(root / "workbook.yaml", params), "test_sample")
 
 
-# --- independent expectations (plain pandas, not rfm_helpers.cleaning) ---------------------
+# --- independent expectations (plain pandas, not rfm_helpers.sql.cleaning) ---------------------
 
 
 def reference_lists() -> tuple[set[str], set[str]]:

@@ -1,4 +1,4 @@
-"""rfm_helpers.pipeline: the steps file, helper-module dependencies and step fingerprints."""
+"""rfm_helpers.runs.pipeline: the steps file, helper-module dependencies and step fingerprints."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from rfm_helpers import pipeline
 from rfm_helpers.paths import NOTEBOOKS_DIR
-from rfm_helpers.pipeline import PipelineError, Step
+from rfm_helpers.runs import pipeline
+from rfm_helpers.runs.pipeline import PipelineError, Step
 
 
 def notebook(path: Path, *code: str) -> Path:

@@ -15,9 +15,13 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rfm_helpers import clustering, metrics, plots, reference, scoring, segments, transactions, units
+from rfm_helpers import units
+from rfm_helpers.analysis import clustering, metrics, scoring, segments
 from rfm_helpers.config import CleaningConfig, InputConfig, RFMConfig
+from rfm_helpers.data import reference
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.report import plots
+from rfm_helpers.sql import transactions
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 FEATURES = ["recency", "frequency", "monetary"]

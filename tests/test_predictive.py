@@ -1,4 +1,4 @@
-"""rfm_helpers.predictive: published CDNOW fits, hand-computed summaries, known properties."""
+"""rfm_helpers.analysis.predictive: published CDNOW fits, hand-computed summaries, known properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from rfm_helpers import predictive as P
+from rfm_helpers.analysis import predictive as P
 
 CDNOW = Path(__file__).parent / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
 

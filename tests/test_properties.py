@@ -6,7 +6,7 @@
 - RFM after cleaning: recency >= 0, frequency >= 1, monetary > 0.
 
 Cleaning and the customer table run in SQL, one throwaway DuckDB per example
-(:func:`rfm_helpers.transactions.clean_frame`).
+(:func:`rfm_helpers.sql.transactions.clean_frame`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rfm_helpers.cleaning import CleaningError
+from rfm_helpers.analysis.scoring import quantile_scores
 from rfm_helpers.config import CleaningConfig, RFMConfig
-from rfm_helpers.loading import TEXT_DTYPE
-from rfm_helpers.scoring import quantile_scores
-from rfm_helpers.transactions import clean_frame
+from rfm_helpers.data.loading import TEXT_DTYPE
+from rfm_helpers.sql.cleaning import CleaningError
+from rfm_helpers.sql.transactions import clean_frame
 
 N_BINS = 5
 PROPERTY_SETTINGS = settings(

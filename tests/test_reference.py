@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 from rfm_helpers.config import ColumnMap, ReferenceConfig, RunConfig
-from rfm_helpers.paths import resolve
-from rfm_helpers.reference import (
+from rfm_helpers.data.reference import (
     ALL_RFM_CODES,
     ReferenceError,
     load_flagged_descriptions,
@@ -19,6 +18,7 @@ from rfm_helpers.reference import (
     load_segment_table,
     segment_table_source,
 )
+from rfm_helpers.paths import resolve
 
 REF = ReferenceConfig()
 PLAYBOOK = resolve("data/reference/group_playbook.csv")

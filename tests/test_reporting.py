@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rfm_helpers import reporting, style
 from rfm_helpers.config import RunConfig, load_config
+from rfm_helpers.report import reporting, style
 
 EXPORT_COLUMNS = ["customer_id", "group", "goal", "monetary", "first_purchase", "last_purchase", "note"]
 PRIORITIES = {"Loyal & High-Value": 1, "High-Risk": 2, "New & Potential": 3, "Inactive & Lost": 4}

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from rfm_helpers import reporting, runner
+from rfm_helpers.report import reporting
+from rfm_helpers.runs import runner
 
 RUN = "tiny"
 LOAD_CONFIG = "from rfm_helpers.config import load_config\ncfg = load_config(params_file)"

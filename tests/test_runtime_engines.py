@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from rfm_helpers import runner, sqldialect
 from rfm_helpers.config import ConfigError, EngineConfig, load_config
-from rfm_helpers.engines import EngineError, check_engine, open_engine
+from rfm_helpers.runs import runner
+from rfm_helpers.sql import dialect as sqldialect
+from rfm_helpers.sql.engines import EngineError, check_engine, open_engine
 
 pytestmark = pytest.mark.slow
 

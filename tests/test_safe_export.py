@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfm_helpers import atomic, insights
+from rfm_helpers import atomic
+from rfm_helpers.analysis import insights
 
 
 @pytest.fixture

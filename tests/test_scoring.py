@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rfm_helpers.analysis.scoring import quantile_scores, score_rfm
 from rfm_helpers.config import RFMConfig
-from rfm_helpers.scoring import quantile_scores, score_rfm
 
 TIES = [1, 1, 1, 1, 2, 3, 4, 5, 6, 7]
 

@@ -1,6 +1,6 @@
 """The seed parameter set reproduces the first source document's method and figures on the real
 Online Retail data (shared/seeds/superstore_rfm_segmentation.md), through the helpers directly
-(no notebooks; the cleaning and the customer table by :func:`rfm_helpers.transactions.clean_frame`):
+(no notebooks; the cleaning and the customer table by :func:`rfm_helpers.sql.transactions.clean_frame`):
 cleaning counts, group shares and segment shares.
 
 The document publishes rounded figures: group shares to 0.1 % (38.3 / 23.5 / 11.7 %) and
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from rfm_helpers import cleaning, loading, metrics, reference, scoring, segments, transactions
+from rfm_helpers.analysis import metrics, scoring, segments
 from rfm_helpers.config import RunConfig, load_config
+from rfm_helpers.data import loading, reference
+from rfm_helpers.sql import cleaning, transactions
 
 SEED_PARAMS = "params/seed_superstore.yaml"
 

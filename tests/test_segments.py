@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from conftest import GROUPS, SEGMENTS
 
-from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.segments import (
+from rfm_helpers.analysis.segments import (
     COHORT,
     assign_segments,
     code_grid,
@@ -18,6 +17,7 @@ from rfm_helpers.segments import (
     segment_crosstab,
     segment_summary,
 )
+from rfm_helpers.paths import PROJECT_ROOT
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 
@@ -85,7 +85,7 @@ def test_segment_without_group_raises(scored, segment_table, segment_groups):
 
 
 def test_with_the_validated_loader(scored, segment_groups):
-    reference = pytest.importorskip("rfm_helpers.reference")
+    reference = pytest.importorskip("rfm_helpers.data.reference")
     table = reference.load_segment_table(REFERENCE / "rfm_segments.csv")
     out = assign_segments(scored, table, segment_groups)
     assert out["segment"].tolist() == ["Champions", "Lost Customers", "New Customers", "Cannot Lose Them"]

@@ -13,11 +13,11 @@ import pandas as pd
 import psycopg
 import pytest
 
-from rfm_helpers import sqlengine
-from rfm_helpers.accounts import extract_accounts, load_prices
 from rfm_helpers.config import AccountsSource
+from rfm_helpers.data import sqlengine
+from rfm_helpers.data.accounts import extract_accounts, load_prices
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.synthetic_accounts import (
+from rfm_helpers.synthetic.accounts import (
     GeneratorSettings,
     NotOwnedError,
     generate,

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from rfm_helpers import sqlengine
 from rfm_helpers.config import AccountsSource, ConfigError, RunConfig, load_config
-from rfm_helpers.synthetic_accounts import write_duckdb
+from rfm_helpers.data import sqlengine
+from rfm_helpers.synthetic.accounts import write_duckdb
 
 
 def test_placeholders_become_driver_parameters_and_casts_stay():
@@ -72,7 +72,7 @@ def test_messages_never_show_the_password():
 
 
 def test_missing_duckdb_file_says_how_to_build_it(tmp_path):
-    with pytest.raises(sqlengine.SqlError, match="python -m rfm_helpers.synthetic_accounts"):
+    with pytest.raises(sqlengine.SqlError, match="python -m rfm_helpers.synthetic.accounts"):
         sqlengine.connect_duckdb(tmp_path / "absent.duckdb")
 
 

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import plots, reference, segments, style
+from rfm_helpers.analysis import segments
+from rfm_helpers.data import reference
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.report import plots, style
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.synthetic_accounts import (
+from rfm_helpers.synthetic.accounts import (
     CHANNEL_TABLES,
     TABLE_COLUMNS,
     GeneratorSettings,
@@ -136,7 +136,7 @@ def test_cli_writes_a_duckdb_file(tmp_path, capsys):
 
 
 def test_kinds_of_accounts_in_fixed_numbers():
-    from rfm_helpers.synthetic_accounts import PROFILES, profile_counts
+    from rfm_helpers.synthetic.accounts import PROFILES, profile_counts
 
     assert [p.name for p in PROFILES] == ["enterprise", "automation", "churned", "regular"]
     assert profile_counts(3000) == [6, 12, 900, 2082]  # 0.2 %, 0.4 %, 30 %, the rest

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from rfm_helpers import synthetic_transactions as synth
+from rfm_helpers.synthetic import transactions as synth
 
 ROWS = 200_000
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_helpers import tables
-from rfm_helpers.tables import _column_format
+from rfm_helpers.report import tables
+from rfm_helpers.report.tables import _column_format
 
 
 def fmt(name: str, values, currency: str = "£"):

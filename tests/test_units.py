@@ -1,7 +1,7 @@
 """Values as every report writes them (rfm_helpers.units): counts with what they count, money in
 the run's currency (one spacing rule: £950, IDR 950), days as days, no decimals on whole numbers,
 compact ticks; and the account pages' tables that use them, with headers for people
-(rfm_helpers.accounts, rfm_helpers.tables)."""
+(rfm_helpers.data.accounts, rfm_helpers.report.tables)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import re
 import pandas as pd
 import pytest
 
-from rfm_helpers import accounts, tables, units
+from rfm_helpers import units
+from rfm_helpers.data import accounts
+from rfm_helpers.report import tables
 
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 

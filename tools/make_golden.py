@@ -45,7 +45,7 @@ def strip_to_golden(nb: nbformat.NotebookNode, params: str) -> nbformat.Notebook
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RFM_OUTPUT_ROOT"] = tmp
-        from rfm_helpers import runner
+        from rfm_helpers.runs import runner
 
         for old in GOLDEN_DIR.rglob("*.ipynb"):
             old.unlink()

@@ -1,5 +1,5 @@
 -- Cancelled orders netted against the orders they cancel (cleaning.cancellations: net or drop),
--- as rfm_helpers.cleaning.net_cancellations: each cancellation line (rfm_typed rows removed as
+-- as rfm_helpers.sql.cleaning.net_cancellations: each cancellation line (rfm_typed rows removed as
 -- 'cancellation_lines' with a customer, a stock code and a negative quantity) takes its units
 -- off the same customer's purchase lines of the same stock code in rfm_deduped (the lines rules
 -- 1-7 keep, quantity > 0) dated at or before it, oldest first (FIFO). Event order per pair:

@@ -2,7 +2,7 @@
 -- Lines sharing (invoice, stock code, date, customer) and the same quantity and price are
 -- copies: the first (by row_id) is kept. Lines of one key left with different quantities or
 -- prices are one line split in parts: they become the key's first line with the quantities,
--- amounts and revenue added up (unit price = revenue / quantity). As rfm_helpers.cleaning.
+-- amounts and revenue added up (unit price = revenue / quantity). As rfm_helpers.sql.cleaning.
 WITH survivors AS (
   SELECT * FROM rfm_typed WHERE removed_by IS NULL
 ),

@@ -1,5 +1,5 @@
 -- The clean transactions with cancelled orders netted (cleaning.cancellations: net), as
--- rfm_helpers.cleaning.apply_netting: rfm_deduped (rules 1-7) minus the units rfm_netting
+-- rfm_helpers.sql.cleaning.apply_netting: rfm_deduped (rules 1-7) minus the units rfm_netting
 -- (cancel_netting.sql) takes off each purchase line. A line left with nothing is removed; one
 -- left with part keeps its unit price, its amount and revenue scaled by remaining / quantity.
 WITH taken AS (

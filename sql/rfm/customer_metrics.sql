@@ -1,5 +1,5 @@
 -- One row per customer of the clean transactions (rfm_clean), as
--- rfm_helpers.metrics.customer_metrics: recency in calendar days from :snapshot to the day of
+-- rfm_helpers.analysis.metrics.customer_metrics: recency in calendar days from :snapshot to the day of
 -- the last purchase, frequency in distinct invoices (or lines when :frequency_lines), monetary
 -- = revenue summed exactly (DECIMAL), and the most frequent country (ties: alphabetical).
 WITH per_customer AS (

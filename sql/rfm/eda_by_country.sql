@@ -1,4 +1,4 @@
--- Customers, orders and revenue per country, largest revenue first (rfm_helpers.eda.by_country).
+-- Customers, orders and revenue per country, largest revenue first (rfm_helpers.report.eda.by_country).
 SELECT
   country,
   COUNT(DISTINCT customer_id) AS customers,

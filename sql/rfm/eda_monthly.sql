@@ -1,4 +1,4 @@
--- Revenue, orders and active customers per calendar month (rfm_helpers.eda.monthly).
+-- Revenue, orders and active customers per calendar month (rfm_helpers.report.eda.monthly).
 SELECT
   DATE_TRUNC('month', invoice_date) AS month,
   SUM(CAST(revenue AS DECIMAL(38, 6))) AS revenue,

@@ -1,4 +1,4 @@
--- One row per order: lines and revenue (rfm_helpers.eda.orders, the columns the reports chart).
+-- One row per order: lines and revenue (rfm_helpers.report.eda.orders, the columns the reports chart).
 SELECT
   invoice_id,
   COUNT(*) AS lines,

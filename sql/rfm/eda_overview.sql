@@ -1,4 +1,4 @@
--- Headline figures of the clean transactions (rfm_helpers.eda.overview).
+-- Headline figures of the clean transactions (rfm_helpers.report.eda.overview).
 SELECT
   COUNT(*) AS invoice_lines,
   COUNT(DISTINCT invoice_id) AS orders,

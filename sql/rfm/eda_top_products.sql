@@ -1,5 +1,5 @@
 -- The :top_n products with the highest revenue, labelled with the stock code's most common
--- description (ties: alphabetical), as rfm_helpers.eda.top_products.
+-- description (ties: alphabetical), as rfm_helpers.report.eda.top_products.
 WITH labels AS (
   SELECT
     stock_code,

@@ -1,5 +1,5 @@
 -- Clean rows dated on or after :after, the day after the last allowed one
--- (rfm_helpers.metrics.last_allowed_day: the snapshot date, or the day the report runs): how
+-- (rfm_helpers.analysis.metrics.last_allowed_day: the snapshot date, or the day the report runs): how
 -- many, and the latest of them (ties: the smallest invoice, then customer). No row = none.
 SELECT
   COUNT(*) OVER () AS row_count,

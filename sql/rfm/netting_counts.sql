@@ -1,4 +1,4 @@
--- The figures of the netting's ledger note (rfm_helpers.cleaning.NettingSummary), from
+-- The figures of the netting's ledger note (rfm_helpers.sql.cleaning.NettingSummary), from
 -- rfm_netting (cancel_netting.sql).
 SELECT
   COALESCE(SUM(CASE WHEN kind = 1 AND netted = quantity THEN 1 ELSE 0 END), 0) AS matched_in_full,

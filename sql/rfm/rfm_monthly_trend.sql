@@ -1,5 +1,5 @@
 -- Per month: active customers, new and returning ones, and the mean and median recency,
--- frequency and monetary of the month's customers (rfm_helpers.metrics.monthly_rfm_trend).
+-- frequency and monetary of the month's customers (rfm_helpers.analysis.metrics.monthly_rfm_trend).
 -- Recency of a returning customer: days from their last purchase day before the month to
 -- their first purchase day in it; new customers have none.
 WITH per_customer AS (

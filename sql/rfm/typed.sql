@@ -1,4 +1,4 @@
--- Transactions typed as rfm_helpers.loading.load_transactions types them, plus revenue and
+-- Transactions typed as rfm_helpers.data.loading.load_transactions types them, plus revenue and
 -- the cleaning rule that removes each row (NULL = the row survives rules 1-6). This file is the
 -- one definition of rules 1-6; the ledger, the cleaning report's investigations and its
 -- sentences all read removed_by (and is_cancellation) from here.
@@ -6,7 +6,7 @@
 -- order), rfm_missing_text(value), rfm_flagged_descriptions(description_key, lower-cased),
 -- rfm_non_product_codes(stock_code).
 -- A row is removed by the FIRST rule that matches it, in the order of
--- the ledger (rfm_helpers.cleaning.ROW_RULES); that is the same as applying the rules one by one.
+-- the ledger (rfm_helpers.sql.cleaning.ROW_RULES); that is the same as applying the rules one by one.
 WITH texts AS (
   SELECT
     row_id,

@@ -2,7 +2,7 @@
 headless Chromium that visits each page once (:class:`report_browser.PageVisit`) for several
 tests to inspect. Full-page screenshots go to ``build/screenshots/<run>/``.
 
-The pipeline runs through ``rfm_helpers.runner.run`` below a temporary ``RFM_OUTPUT_ROOT``, on
+The pipeline runs through ``rfm_helpers.runs.runner.run`` below a temporary ``RFM_OUTPUT_ROOT``, on
 ``params/test_sample.yaml`` (or the comma-separated params files in ``RFM_BROWSER_PARAMS``);
 ``RFM_BROWSER_REPORTS=reports`` browses an existing reports folder instead (after ``make report``).
 Without chromium/chromedriver the tests are skipped, unless ``RFM_REQUIRE_BROWSER`` is set
@@ -28,7 +28,7 @@ from browser.report_browser import (
     params_files,
     published_reports,
 )
-from rfm_helpers import runner
+from rfm_helpers.runs import runner
 
 
 def _skip_or_fail(reason: str) -> None:

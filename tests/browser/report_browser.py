@@ -13,7 +13,7 @@ from typing import Any
 
 from rfm_helpers.config import RunConfig, load_config
 from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from rfm_helpers.pipeline import load_pipeline
+from rfm_helpers.runs.pipeline import load_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from browser.report_browser import ALLOWED_URL_SCHEMES, MANIFEST_NAME, RUN_NAMES, RUN_PAGES
-from rfm_helpers.htmlexport import export_html
+from rfm_helpers.report.htmlexport import export_html
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,3 @@
+"""Where pages are drawn: narrative sentences, tables, charts, colours, units, the manifest and
+index, and the HTML export.
+"""

@@ -1,0 +1,74 @@
+"""Ctrl-C in the runner: one line and exit code 130, never a traceback, never half a swap.
+
+``python -m rfm_helpers.runs.runner`` imports this module before its slower imports (pydantic,
+jinja2, …: about a second). From then until ``runner.main`` starts, Ctrl-C exits at once with a
+one-line message and :data:`EXIT_INTERRUPTED`. ``runner.main`` then gives SIGINT back to
+Python's handler (KeyboardInterrupt), which ``runner.run`` turns into a message saying what was
+left as it was. :func:`deferred` holds Ctrl-C during the few operations that must not stop
+half-way (swapping a report in, stopping the kernels).
+
+Imported as a library (tests, notebooks), the module changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: what shells report for a program stopped with Ctrl-C."""
+PROGRAM = "rfm_helpers.runs.runner"
+STARTING_MESSAGE = "Interrupted while starting: nothing was run or published."
+
+
+def _exit_while_starting(signum: int, frame: object) -> None:
+    print(STARTING_MESSAGE, file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_INTERRUPTED)  # SystemExit: Python exits without a traceback
+
+
+def _is_program(module: str) -> bool:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec is not None and spec.name == module
+
+
+def guard_startup(module: str = PROGRAM) -> bool:
+    """When ``module`` is the program being run (``python -m``) and nobody changed Python's
+    SIGINT handler, make Ctrl-C exit quietly until :func:`end_startup`. Returns whether it did."""
+    if not _is_program(module) or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return False
+    signal.signal(signal.SIGINT, _exit_while_starting)
+    return True
+
+
+def end_startup() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt again (the runner reports it in one line)."""
+    if signal.getsignal(signal.SIGINT) is _exit_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done, then deliver it (KeyboardInterrupt).
+
+    Only in the main thread (the only one Python delivers signals to). If the block raises,
+    that exception wins and a held Ctrl-C is dropped: the run is ending anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        if callable(previous):  # Python's handler raises KeyboardInterrupt; an outer deferred() holds it
+            previous(signal.SIGINT, None)
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
+guard_startup()

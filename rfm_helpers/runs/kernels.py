@@ -1,0 +1,180 @@
+"""Warm, reusable Jupyter kernels that execute the pipeline's notebooks with papermill.
+
+Starting a kernel and importing pandas, matplotlib, seaborn and scikit-learn in it costs about
+5 s, more than most notebooks take to run. A :class:`KernelWorker` starts one kernel, imports
+the helper modules in it at once (while the runner goes on with its own work), and then
+executes notebook after notebook in it. Before each notebook the kernel's namespace is reset,
+so a notebook never sees another's variables and runs the same as on its own; imported
+modules stay loaded, which is the point.
+
+Each worker owns one thread: the kernel's client and papermill's client run on that thread's
+event loop, so several workers can execute independent steps side by side.
+
+On Ctrl-C the runner calls :meth:`KernelWorker.interrupt`: queued notebooks are dropped and the
+kernel's process group is killed at once, so a notebook that is running fails within about a
+second (papermill polls the kernel) instead of running to its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+# jsonschema imports rfc3987_syntax (a Lark grammar, ~1 s) to check "iri" string formats,
+# which the notebook schema never uses; papermill imports jsonschema via nbformat.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from jupyter_core.utils import run_sync  # noqa: E402
+from traitlets.config import Config  # noqa: E402
+
+KERNEL_NAME = "python3"
+# CurveZMQ between runner and kernel: the kernelspec supports it, and without it ipykernel
+# prints an "unencrypted TCP" warning for every notebook.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+RESET_KERNEL = "get_ipython().run_line_magic('reset', '-f'); get_ipython().execution_count = 1"
+"""Run before each notebook: an empty namespace, and cells numbered from 1 as in a new kernel."""
+START_TIMEOUT_S = 120
+
+
+def kernel_environment() -> dict[str, str]:
+    """The runner's environment, with one OpenMP thread per kernel unless the user set it.
+
+    scikit-learn's KMeans busy-waits on its OpenMP threads: on 2 cores, with a second kernel or
+    any other load, the elbow chart took 17–49 s instead of 2.5–4.4 s with one thread
+    (measured on this project's data). Parallelism comes from running steps side by side.
+    """
+    return {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+
+
+class KernelError(RuntimeError):
+    """The kernel could not start or run the setup code; the message says which."""
+
+
+_STOPPED_THREADS: set[int] = set()
+"""Threads of workers whose kernel was killed on purpose (see :meth:`KernelWorker.interrupt`)."""
+
+
+def _not_from_a_stopped_worker(record: logging.LogRecord) -> bool:
+    return record.thread not in _STOPPED_THREADS
+
+
+# papermill logs "Kernel died while waiting for execute reply" when interrupt() kills a kernel:
+# expected then, and the runner says "Interrupted" instead. Other papermill messages still show.
+logging.getLogger("papermill").addFilter(_not_from_a_stopped_worker)
+
+
+def warm_up() -> None:
+    """Import papermill and the HTML exporter (~1.5 s) while the kernels boot, not after."""
+    import papermill  # noqa: F401
+
+    from rfm_helpers.report import htmlexport  # noqa: F401
+
+
+class KernelWorker:
+    """One kernel on its own thread; :meth:`submit` queues a notebook on it."""
+
+    def __init__(self, cwd: Path, prelude: str = "") -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel")
+        self._km: AsyncKernelManager | None = None
+        self._stopping = threading.Event()
+        self._queued: list[Future[None]] = []
+        self._thread_id: int | None = None
+        self.ready: Future[None] = self._thread.submit(self._start, cwd, prelude)
+
+    def _start(self, cwd: Path, prelude: str) -> None:
+        self._thread_id = threading.get_ident()
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=KERNEL_CONFIG)
+        run_sync(km.start_kernel)(cwd=str(cwd), env=kernel_environment())
+        self._km = km  # from here on interrupt() kills it; if it came earlier, see below
+        # A blocking client for the runner's own code: papermill's client runs each notebook
+        # on an event loop of its own, which an asyncio client created here would not follow.
+        self._kc = km.blocking_client()
+        self._kc.start_channels()
+        if self._stopping.is_set():
+            raise KernelError("stopped (interrupted) while the kernel was starting")
+        self._kc.wait_for_ready(timeout=START_TIMEOUT_S)
+        if prelude:
+            self._run_quietly(prelude)
+
+    def _run_quietly(self, code: str) -> None:
+        """Execute ``code`` without output or history; raise if it fails."""
+        msg_id = self._kc.execute(code, silent=True, store_history=False)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                reply = self._kc.get_shell_msg(timeout=1)
+            except queue.Empty:  # look every second whether the kernel was stopped or died
+                if self._stopping.is_set() or not self._kc.is_alive():
+                    raise KernelError("the kernel stopped while running setup code") from None
+                if time.monotonic() > deadline:
+                    raise KernelError(f"the kernel did not answer within {START_TIMEOUT_S} s") from None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        if reply["content"].get("status") != "ok":
+            content = reply["content"]
+            raise KernelError(f"kernel setup code failed: {content.get('ename')}: {content.get('evalue')}")
+
+    def _execute(self, notebook: Path, executed_path: Path, parameters: dict) -> None:
+        import papermill  # already imported by the runner while the kernel started (see warm_up)
+
+        if self._stopping.is_set():
+            raise KernelError(f"{notebook.name} not run: the run was interrupted")
+        self._run_quietly(RESET_KERNEL)
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed_path),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            km=self._km,
+        )
+
+    def submit(self, notebook: Path, executed_path: Path, parameters: dict) -> Future[None]:
+        """Execute ``notebook`` (after the kernel is ready) into ``executed_path``."""
+        future = self._thread.submit(self._execute, notebook, executed_path, parameters)
+        self._queued.append(future)
+        return future
+
+    def interrupt(self) -> None:
+        """Stop now (Ctrl-C): drop the queued notebooks and kill the kernel's process group, so
+        that a running notebook or setup code fails within a second; :meth:`shutdown` then
+        returns at once. Safe to call from the runner's thread at any moment."""
+        self._stopping.set()
+        if self._thread_id is not None:
+            _STOPPED_THREADS.add(self._thread_id)
+        for future in self._queued:
+            future.cancel()  # only those not started; a running one ends when its kernel dies
+        km = self._km
+        provisioner = getattr(km, "provisioner", None) if km is not None else None
+        process = getattr(provisioner, "process", None)
+        if process is None:
+            return  # not started yet: _start sees _stopping, and shutdown() stops it
+        try:
+            pgid = getattr(provisioner, "pgid", None)
+            if pgid and pgid != os.getpgid(0):  # its own group (never the runner's)
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                process.kill()
+        except (ProcessLookupError, PermissionError):
+            pass  # exited already
+
+    def _stop(self) -> None:
+        if self._km is not None:
+            self._kc.stop_channels()
+            run_sync(self._km.shutdown_kernel)(now=True)
+            self._km = None
+
+    def shutdown(self) -> None:
+        """Stop the kernel (after queued work) and the thread."""
+        self._thread.submit(self._stop).result()
+        self._thread.shutdown()
+        _STOPPED_THREADS.discard(self._thread_id or 0)  # the thread is gone; its id may be reused

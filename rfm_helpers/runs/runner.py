@@ -1,0 +1,658 @@
+"""Run the notebooks of one params file, step by step, and publish their HTML reports.
+
+Usage::
+
+    python -m rfm_helpers.runs.runner --params params/default.yaml [--force] [--jobs N]
+
+The steps and their dependencies are listed in ``notebooks/pipeline.yaml``. Each step is a
+notebook executed by papermill with the single parameter ``params_file``, in a warm kernel
+that is reused from step to step (:mod:`rfm_helpers.runs.kernels`); steps whose dependencies are
+met run side by side when ``--jobs`` > 1. A step reruns exactly when something it depends on
+changed (:mod:`rfm_helpers.runs.pipeline`); otherwise its last result is reused and the runner
+says so. ``--force`` reruns every step.
+
+Each step's executed notebook, HTML page and stamp live in ``build/<run_name>/steps/<step>/``;
+the notebook sources are never modified. Publishing is all-or-nothing: pages, CSV exports and
+``manifest.json`` are assembled in a hidden staging folder under ``reports/`` and swapped in
+with renames, so ``reports/<run_name>`` is always a complete report (the previous one when a
+run fails or is interrupted).
+
+Exit codes: 0 success (or up to date); 1 a notebook or the publishing failed, or an unexpected
+error (one line on the terminal, the traceback in ``build/<run_name>/error.log``); 2 bad params,
+a missing input or an output folder that cannot be written (found before any step runs); 130
+interrupted (Ctrl-C): the kernels are stopped and ``reports/<run_name>`` is left as it was.
+No traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rfm_helpers import provenance
+from rfm_helpers.config import ConfigError, RunConfig, load_config
+from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, display_path, reports_dir, resolve
+from rfm_helpers.report.reporting import (
+    EXPORTS_DIRNAME,
+    build_manifest,
+    export_info,
+    read_manifest,
+    write_index,
+    write_manifest,
+)
+
+# interrupts before the others: from here on Ctrl-C while the slower modules load exits quietly
+from rfm_helpers.runs import interrupts, pipeline
+from rfm_helpers.runs.pipeline import PipelineError, Step
+
+if TYPE_CHECKING:  # imported only when a step must run: papermill and kernels cost ~1.5 s
+    from rfm_helpers.runs.kernels import KernelWorker
+
+STAGING_PREFIX = ".staging-"
+"""Hidden folders under ``reports/`` being assembled or retired; ``.`` never occurs in a run
+name, so ``.staging-<run_name>.*`` matches exactly one run's leftovers."""
+REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
+EXPORT_CODE = [REPORT_DIR / "htmlexport.py", *sorted((REPORT_DIR / "templates").rglob("*.*"))]
+"""What a step's HTML page depends on besides its executed notebook."""
+SLOW_INPUT_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+EXECUTED_NAME = "executed.ipynb"
+PAGE_NAME = "page.html"
+ERROR_LOG = "error.log"
+"""Where an unexpected error's traceback goes: ``build/<run_name>/error.log``."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A step's page, freshly executed or reused."""
+
+    name: str
+    step_dir: Path
+    title: str
+    duration_s: float
+    reused: bool
+
+
+@dataclass
+class _Progress:
+    """How far a run got: what the message says when it is interrupted or fails unexpectedly."""
+
+    run_name: str | None = None
+    published: bool = False
+    """The new report was swapped in (from then on ``reports/<run_name>`` is the new one)."""
+
+    def report_state(self) -> str:
+        if self.run_name is None:
+            return "nothing was run or published"
+        folder = reports_dir() / self.run_name
+        if self.published:
+            return f"{display_path(folder)} was published and is complete"
+        if not folder.exists():
+            return f"nothing was published to {display_path(folder)}"
+        return f"{display_path(folder)} is unchanged"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _first_unwritable(folders: Sequence[Path]) -> tuple[Path, OSError] | None:
+    """The first of ``folders`` in which no file can be created, with the error; the folders
+    are created (the run would create them anyway) and a probe file is written and removed.
+
+    Asking the file system, not the permission bits: root ignores those, and a read-only mount
+    or an immutable folder refuses writes whatever they say."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            return folder, exc
+    return None
+
+
+def _cannot_write(folder: Path, exc: OSError) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename and not Path(exc.filename).is_relative_to(folder):
+        reason += f": {exc.filename}"  # not the names of our probe or staging folder
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        reason = f"{display_path(blocking)} is a file, not a folder"
+    return (
+        f"Cannot write to {display_path(folder)}/ ({reason}): check its permissions, or set "
+        "RFM_OUTPUT_ROOT to a folder you can write to."
+    )
+
+
+def _save_traceback(exc: BaseException, run_name: str | None) -> Path | None:
+    """Write ``exc``'s traceback to ``build/<run_name>/error.log`` (``build/error.log`` before
+    the params are read; a temporary file if build/ cannot be written); its path, or None."""
+    text = f"{_now()} {' '.join([sys.executable, *sys.argv])}\n\n" + "".join(traceback.format_exception(exc))
+    candidates = [build_dir() / (run_name or "") / ERROR_LOG]
+    candidates.append(Path(tempfile.gettempdir()) / f"rfm-{run_name or 'runner'}-{os.getpid()}-{ERROR_LOG}")
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _unexpected(exc: Exception, progress: _Progress) -> str:
+    """One line for an error the runner has no specific message for (a bug, or a broken setup)."""
+    lines = str(exc).strip().splitlines()
+    detail = (
+        f"{type(exc).__name__}: {lines[0]}{' …' if len(lines) > 1 else ''}" if lines else type(exc).__name__
+    )
+    log = _save_traceback(exc, progress.run_name)
+    where = f"the traceback is in {display_path(log)}" if log else "the traceback could not be saved"
+    return f"Unexpected error ({detail}); {progress.report_state()}. Please report it: {where}."
+
+
+def _remove_stale_staging(reports_root: Path, run_name: str) -> None:
+    """Delete this run's staging folders left by an interrupted run (other runs' folders may
+    belong to a run in progress, so they are left alone)."""
+    for leftover in reports_root.glob(f"{STAGING_PREFIX}{run_name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _is_published(published: Path, fingerprint: str) -> bool:
+    """The published report was produced from the same step results and is complete."""
+    manifest = read_manifest(published)
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        return False
+    files = [r["html"] for r in manifest.get("reports", [])]
+    files += [f"{EXPORTS_DIRNAME}/{e['file']}" for e in manifest.get("exports", [])]
+    return all((published / name).is_file() for name in files)
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """Cell and exception of a failed step, in the terms the rendered notebook shows."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        first_line = next((line for line in exc.source.splitlines() if line.strip()), "")
+        return f"cell In [{exc.exec_count}] (starts: {first_line.strip()!r}): {exc.ename}: {exc.evalue}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _report_failure(step: Step, executed_path: Path, run_name: str, exc: BaseException) -> None:
+    """Print what failed and render the partially executed notebook with its code."""
+    from rfm_helpers.report.htmlexport import export_html
+
+    print(f"\nNotebook {step.notebook.name} failed at {_describe_failure(exc)}", file=sys.stderr)
+    if executed_path.is_file():
+        failed_html = build_dir() / run_name / "failed" / f"{step.name}.html"
+        try:
+            export_html(executed_path, failed_html, show_code=True, run_name=run_name, index_href=None)
+            print(f"  Notebook with the failing cell and traceback: {failed_html}", file=sys.stderr)
+        except Exception as render_exc:  # the failure itself matters more than its page
+            print(f"  (could not render {executed_path}: {render_exc})", file=sys.stderr)
+    print(
+        f"  Steps after it were not run; {reports_dir() / run_name} is unchanged.",
+        file=sys.stderr,
+    )
+
+
+def _copy_exports(source: Path, target: Path) -> list[dict[str, Any]]:
+    """Copy the run's export files (not temporary dot-files) and describe them."""
+    if not source.is_dir():
+        return []
+    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
+    target.mkdir()
+    for path in files:
+        shutil.copyfile(path, target / path.name)  # fresh permissions, not the source's
+    return [export_info(target / path.name) for path in files]
+
+
+def _swap_in(staging: Path, published: Path) -> None:
+    """Replace ``published`` by ``staging`` with two renames; restore the old one on error."""
+    retired = None
+    if published.exists():
+        retired = published.with_name(f"{STAGING_PREFIX}{published.name}.old-{secrets.token_hex(4)}")
+        os.rename(published, retired)
+    try:
+        os.rename(staging, published)
+    except OSError:
+        if retired is not None:
+            os.rename(retired, published)
+        raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def _publish(
+    cfg: RunConfig,
+    params_path: Path,
+    results: Sequence[StepResult],
+    *,
+    started: str,
+    input_info: dict[str, str],
+    fingerprint: str,
+    progress: _Progress,
+) -> Path:
+    """Assemble pages, exports and manifest in a staging folder, then swap it in and rewrite
+    the index; return the index's path. Ctrl-C during the swap and the index waits for them."""
+    reports_root = reports_dir()
+    reports_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{cfg.run_name}.", dir=reports_root))
+    try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would make the published folder private
+        reports = []
+        for result in results:
+            html_name = f"{result.name}.html"
+            shutil.copyfile(result.step_dir / PAGE_NAME, staging / html_name)
+            reports.append(
+                {
+                    "notebook": result.name,
+                    "title": result.title,
+                    "html": html_name,
+                    "duration_s": result.duration_s,
+                    "reused": result.reused,
+                }
+            )
+        manifest = build_manifest(
+            cfg=cfg,
+            params_file=params_path,
+            started=started,
+            finished=_now(),
+            input_info=input_info,
+            reports=reports,
+            exports=_copy_exports(cfg.exports_dir, staging / EXPORTS_DIRNAME),
+            fingerprint=fingerprint,
+        )
+        write_manifest(staging, manifest)
+        with interrupts.deferred():
+            _swap_in(staging, reports_root / cfg.run_name)
+            progress.published = True
+            return write_index(reports_root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+class _Run:
+    """State of one run: which steps are done, their fingerprints, the kernels in use."""
+
+    def __init__(self, cfg: RunConfig, params_path: Path, steps: list[Step], notebooks_dir: Path, jobs: int):
+        self.cfg, self.params_path, self.steps = cfg, params_path, steps
+        self.notebooks_dir, self.jobs = notebooks_dir, jobs
+        self.steps_root = build_dir() / cfg.run_name / "steps"
+        self.input_info, self.inputs = _source_inputs(cfg)
+        self.parameters = cfg.model_dump(mode="json")
+        self.environment = provenance.environment_fingerprint()
+        self.export_key = provenance.combined_hash(provenance.sha256_file(p) for p in EXPORT_CODE)
+        self.products: dict[str, dict[str, str]] = {}
+        self.fingerprints: dict[str, str] = {}
+        self.results: dict[str, StepResult] = {}
+        self.workers: list[KernelWorker] = []
+        self.parsing: subprocess.Popen | None = None
+
+    def step_dir(self, step: Step) -> Path:
+        return self.steps_root / step.name
+
+    def fingerprint(self, step: Step) -> str:
+        return pipeline.step_fingerprint(
+            step,
+            parameters=self.parameters,
+            inputs=self.inputs,
+            upstream=self.products,
+            environment=self.environment,
+        )
+
+    def reuse(self, step: Step, force: bool) -> StepResult | None:
+        """The step's last result, when it is current (and its page is, or can be, rendered)."""
+        fingerprint = self.fingerprints[step.name] = self.fingerprint(step)
+        if force:
+            return None
+        stamp = pipeline.read_stamp(self.step_dir(step))
+        products = pipeline.product_hashes(self.cfg, step)
+        if not pipeline.is_current(stamp, fingerprint, products):
+            return None
+        assert stamp is not None
+        if stamp.get("export_key") != self.export_key or not (self.step_dir(step) / PAGE_NAME).is_file():
+            self.render(step, stamp["duration_s"])  # only the page template changed
+        self.products[step.name] = products
+        return StepResult(step.name, self.step_dir(step), stamp["title"], stamp["duration_s"], reused=True)
+
+    def render(self, step: Step, duration_s: float) -> StepResult:
+        """Export the step's executed notebook to HTML and record the step as done."""
+        from rfm_helpers.report.htmlexport import export_html
+
+        folder = self.step_dir(step)
+        kind = "transactions" if self.cfg.accounts is None else "accounts"
+        title = export_html(
+            folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name, pipeline=kind
+        )
+        products = pipeline.product_hashes(self.cfg, step)
+        missing = [attr for attr, digest in products.items() if digest == "missing"]
+        if missing:
+            raise PipelineError(
+                f"step {step.name} finished without writing {', '.join(missing)} "
+                f"(declared in {self.notebooks_dir / pipeline.PIPELINE_FILE})"
+            )
+        pipeline.write_stamp(
+            folder,
+            {
+                "fingerprint": self.fingerprints[step.name],
+                "products": products,
+                "export_key": self.export_key,
+                "title": title,
+                "duration_s": duration_s,
+                "finished": _now(),
+            },
+        )
+        self.products[step.name] = products
+        return StepResult(step.name, folder, title, duration_s, reused=False)
+
+    def add_worker(self) -> KernelWorker:
+        """Start one more kernel, importing the steps' helper modules in it right away. With
+        the first one, start parsing a slow input and import papermill meanwhile."""
+        from rfm_helpers.runs.kernels import KernelWorker, warm_up
+
+        modules = sorted(
+            {p.stem for step in self.steps for p in pipeline.helper_modules(step.notebook)} - {"__init__"}
+        )
+        prelude = "\n".join(f"import rfm_helpers.{name}" for name in modules)
+        worker = KernelWorker(self.notebooks_dir, prelude)
+        self.workers.append(worker)
+        if len(self.workers) == 1:
+            self.parsing = self._parse_input_in_background()
+            warm_up()
+        return worker
+
+    def _parse_input_in_background(self) -> subprocess.Popen | None:
+        """Start parsing a csv/xlsx input into the cache (python-calamine: ~11 s for the 540k-row
+        workbook) beside the kernels' start, unless it is cached already."""
+        source = self.cfg.input
+        if source is None or resolve(source.path).suffix.lower() not in SLOW_INPUT_SUFFIXES:
+            return None
+        if any(self.cfg.cache_dir.glob(f"{self.input_info['sha256']}-*.parquet")):
+            return None
+        command = [sys.executable, "-m", "rfm_helpers.data.loading", str(self.params_path)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_for_input(self) -> None:
+        """Let the background parse finish before a step reads the input (never parse twice)."""
+        if self.parsing is not None:
+            self.parsing.wait()
+            self.parsing = None
+
+    def stop_kernels(self, at_once: bool = False) -> None:
+        """Stop the background parse and the kernels; ``at_once`` (Ctrl-C, an unexpected error)
+        kills them without waiting for a running notebook. A second Ctrl-C waits for this."""
+        with interrupts.deferred():
+            self._stop_kernels(at_once)
+
+    def _stop_kernels(self, at_once: bool) -> None:
+        if self.parsing is not None:
+            self.parsing.kill()
+            self.parsing.wait()
+            self.parsing = None
+        if at_once:
+            for worker in self.workers:
+                worker.interrupt()
+        for worker in self.workers:
+            try:
+                worker.shutdown()
+            except Exception as exc:  # a kernel that died already; nothing left to stop
+                print(f"warning: stopping a kernel: {exc}", file=sys.stderr)
+        self.workers = []
+
+
+def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """The run's manifest entry for its data (``path``, ``sha256``) and the content hashes of
+    every file the config says the run reads (:meth:`RunConfig.read_files`).
+
+    An account run's data source is prepared first (:func:`rfm_helpers.data.accounts.prepare_source`:
+    the generated DuckDB file is built when missing or stale). A live PostgreSQL database can
+    change at any moment and cannot be hashed, so its extraction step reruns every time (its
+    fingerprint includes the time)."""
+    info: dict[str, str] = {}
+    if cfg.accounts is not None:
+        from rfm_helpers.data.accounts import prepare_source
+
+        info = prepare_source(cfg.accounts)
+    hashes = {name: provenance.files_hash(files) for name, files in cfg.read_files().items()}
+    if cfg.accounts is None:
+        return {"path": display_path(cfg.input_path), "sha256": hashes["input"]}, hashes
+    if "database" not in hashes:
+        hashes["database"] = f"live database, read at {_now()}"
+    return {**info, "sha256": hashes["database"]}, hashes
+
+
+def _print_step(index: int, total: int, name: str, message: str) -> None:
+    print(f"[{index}/{total}] {name}: {message}", flush=True)
+
+
+def _execute_steps(run_state: _Run, force: bool) -> bool:
+    """Run (or reuse) every step, in dependency order, independent steps side by side.
+
+    Returns False when a step failed (already reported)."""
+    steps, total = run_state.steps, len(run_state.steps)
+    position = {step.name: index for index, step in enumerate(steps, start=1)}
+    pending = list(steps)
+    descendants = pipeline.descendants(steps)
+    running: dict[Future[None], tuple[Step, Any, float]] = {}
+    idle: list[Any] = []
+    try:
+        while pending or running:
+            # Steps that others wait for go first, so a kernel still starting gets a leaf step.
+            for step in sorted(pending, key=lambda s: -len(descendants[s.name])):
+                if not set(step.needs) <= run_state.products.keys():
+                    continue
+                reused = run_state.reuse(step, force)
+                if reused is not None:
+                    pending.remove(step)
+                    run_state.results[step.name] = reused
+                    _print_step(position[step.name], total, step.name, "up to date, reused")
+                    continue
+                if not idle and len(run_state.workers) < run_state.jobs:
+                    # A second kernel only when two steps can run at once: a one-step rerun
+                    # never pays for a kernel it does not use.
+                    idle.append(run_state.add_worker())
+                if not idle:
+                    break
+                worker = idle.pop(0)
+                pending.remove(step)
+                if not step.needs:
+                    run_state.wait_for_input()
+                folder = run_state.step_dir(step)
+                shutil.rmtree(folder, ignore_errors=True)  # no stale page if this run fails
+                folder.mkdir(parents=True)
+                future = worker.submit(
+                    step.notebook, folder / EXECUTED_NAME, {"params_file": str(run_state.params_path)}
+                )
+                running[future] = (step, worker, time.perf_counter())
+                _print_step(position[step.name], total, step.name, "running…")
+            if not running:
+                if pending:  # cannot happen with a validated pipeline; never spin
+                    raise PipelineError(f"steps {[s.name for s in pending]} can never run")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                step, worker, started = running.pop(future)
+                idle.append(worker)
+                try:
+                    future.result()
+                    duration = round(time.perf_counter() - started, 1)
+                    run_state.results[step.name] = run_state.render(step, duration)
+                except Exception as exc:
+                    _print_step(position[step.name], total, step.name, "FAILED")
+                    _report_failure(
+                        step, run_state.step_dir(step) / EXECUTED_NAME, run_state.cfg.run_name, exc
+                    )
+                    for other in running:
+                        other.cancel()
+                    wait(running)
+                    return False
+                _print_step(position[step.name], total, step.name, f"done in {duration:.1f} s")
+        return True
+    except BaseException:  # Ctrl-C or an unexpected error: do not wait for running notebooks
+        run_state.stop_kernels(at_once=True)
+        raise
+    finally:
+        run_state.stop_kernels()
+
+
+def run(
+    params_file: str | Path,
+    *,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    force: bool = False,
+    jobs: int = 2,
+) -> int:
+    """Execute (or reuse) every step for ``params_file`` and publish the report; return the
+    exit code (see the module docstring).
+
+    Never raises and never prints a traceback: Ctrl-C stops the kernels and prints one line
+    (exit 130); an error without a message of its own prints one line and saves the traceback
+    to ``build/<run_name>/error.log`` (exit 1). Either way the last good report stays."""
+    progress = _Progress()
+    try:
+        return _run(params_file, progress, notebooks_dir=notebooks_dir, force=force, jobs=jobs)
+    except KeyboardInterrupt:
+        print(f"Interrupted: {progress.report_state()}.", file=sys.stderr, flush=True)
+        return interrupts.EXIT_INTERRUPTED
+    except Exception as exc:
+        print(_unexpected(exc, progress), file=sys.stderr, flush=True)
+        return 1
+
+
+def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, force: bool, jobs: int) -> int:
+    try:
+        cfg = load_config(params_file)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    progress.run_name = cfg.run_name
+    params_path = resolve(params_file)
+    try:
+        steps = pipeline.load_pipeline(notebooks_dir, cfg.pipeline)
+    except PipelineError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if cfg.input is not None:
+        # What the input's header or schema reveals, in a second, not after a kernel has started
+        # (inputcheck imports no pandas, so a no-op rerun stays fast).
+        from rfm_helpers.data.inputcheck import InputError, precheck_input
+
+        try:
+            precheck_input(cfg.input, display_path(params_path))
+        except InputError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if cfg.engine.engine != "duckdb":  # an unreachable server is said now, not in a notebook
+            from rfm_helpers.sql.engines import EngineError, check_engine
+
+            try:
+                check_engine(cfg.engine)
+            except EngineError as exc:
+                print(exc, file=sys.stderr)
+                return 2
+
+    reports_root = reports_dir()
+    published = reports_root / cfg.run_name
+    # Checked before any step runs, so that a read-only reports/ is not found after the kernels.
+    unwritable = _first_unwritable(
+        [reports_root, build_dir() / cfg.run_name, cfg.interim_dir, cfg.processed_dir]
+    )
+    if unwritable is not None:
+        print(f"{_cannot_write(*unwritable)} Nothing was run; {progress.report_state()}.", file=sys.stderr)
+        return 2
+    _remove_stale_staging(reports_root, cfg.run_name)
+    if reports_root.is_dir():
+        write_index(reports_root)  # a run killed between publishing and indexing left it stale
+    started, t_run = _now(), time.perf_counter()
+    try:
+        run_state = _Run(cfg, params_path, steps, notebooks_dir, max(1, jobs))
+    except (OSError, ValueError) as exc:  # the account database could not be built or reached
+        print(f"Cannot read the run's data: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if not _execute_steps(run_state, force):
+            return 1
+    except PipelineError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    results = [run_state.results[step.name] for step in steps]
+    fingerprint = provenance.combined_hash(
+        [run_state.export_key, *(run_state.fingerprints[step.name] for step in steps)]
+    )
+    executed = sum(not r.reused for r in results)
+    if executed == 0 and _is_published(published, fingerprint):
+        print(f"{display_path(published)} is up to date (nothing changed); use --force to rerun every step")
+        return 0
+
+    print("Publishing HTML reports…", end=" ", flush=True)
+    t_publish = time.perf_counter()
+    try:
+        index_path = _publish(
+            cfg,
+            params_path,
+            results,
+            started=started,
+            input_info=run_state.input_info,
+            fingerprint=fingerprint,
+            progress=progress,
+        )
+    except Exception as exc:
+        print("FAILED", flush=True)
+        problem = (
+            _cannot_write(reports_root, exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+        )
+        if progress.published:
+            print(
+                f"\nThe reports index could not be updated. {problem} The next run rewrites it.",
+                file=sys.stderr,
+            )
+        else:
+            print(f"\nPublishing failed. {problem} {display_path(published)} is unchanged.", file=sys.stderr)
+        return 1
+    print(f"done in {time.perf_counter() - t_publish:.1f} s")
+    print(
+        f"{executed} of {len(steps)} steps run, {len(steps) - executed} reused, "
+        f"in {time.perf_counter() - t_run:.1f} s. "
+        f"Report: {display_path(published)}/  Index: {display_path(index_path)}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rfm_helpers.runs.runner",
+        description="Run the RFM notebooks for one params file and publish the HTML reports.",
+    )
+    parser.add_argument("--params", default="params/default.yaml", help="params YAML (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="rerun every step, even those up to date")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("RFM_JOBS", "2")),
+        help="kernels running independent steps side by side (default: $RFM_JOBS or 2)",
+    )
+    args = parser.parse_args(argv)
+    interrupts.end_startup()  # from here on run() reports Ctrl-C, saying what was left as it was
+    return run(args.params, force=args.force, jobs=args.jobs)
+
+
+if __name__ == "__main__":
+    exit_code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is over: a late Ctrl-C must not print a traceback
+    sys.exit(exit_code)

@@ -1,0 +1,406 @@
+"""The SQL engines the transactions path runs on, behind one small interface.
+
+:class:`SQLEngine` is all that the SQL of ``sql/rfm`` needs from an engine: load a small frame,
+define a view or a table, fetch rows. Every query is written once in DuckDB's dialect and
+rendered for the engine by :func:`rfm_helpers.sql.dialect.render`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import duckdb
+import pandas as pd
+
+from rfm_helpers.config import EngineConfig
+
+
+class SQLEngine(Protocol):
+    """What the SQL pipeline needs from an engine (DuckDB, PostgreSQL, Spark, …)."""
+
+    dialect: str
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Make a small pandas frame queryable as table ``name``."""
+
+    def create_view(self, name: str, sql: str) -> None:
+        """(Re)define ``name`` as the query ``sql`` (evaluated when used)."""
+
+    def create_table(self, name: str, sql: str) -> None:
+        """Store the rows of ``sql`` as the temporary table ``name`` (read several times)."""
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` and return its rows."""
+
+
+class EngineError(RuntimeError):
+    """The engine cannot be opened (no URL, server unreachable, no Java); one-line message."""
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB connection bounded by ``memory_limit``, spilling to ``temp_dir``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(f"{name}_frame", frame)
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
+        self.con.unregister(f"{name}_frame")
+
+    def create_view(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
+
+    def create_table(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+
+@contextlib.contextmanager
+def duckdb_engine(engine_cfg: EngineConfig) -> Iterator[DuckDBEngine]:
+    """A DuckDB engine with the configured memory limit, threads and spill folder."""
+    with contextlib.ExitStack() as stack:
+        temp_dir = engine_cfg.temp_directory
+        if temp_dir is None:
+            temp_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rfm-duckdb-")))
+        con = stack.enter_context(duckdb.connect(":memory:"))
+        con.execute(f"SET memory_limit = '{engine_cfg.memory_limit}'")
+        con.execute(f"SET temp_directory = '{sql_text(str(temp_dir))}'")
+        # Row order is carried by row_id, so DuckDB need not keep it (less memory).
+        con.execute("SET preserve_insertion_order = false")
+        if engine_cfg.threads is not None:
+            con.execute(f"SET threads = {int(engine_cfg.threads)}")
+        yield DuckDBEngine(con)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+_PG_TEXT = 'TEXT COLLATE "C"'
+_PG_TYPES = {"f": "DOUBLE PRECISION", "i": "BIGINT", "u": "BIGINT", "M": "TIMESTAMP", "b": "BOOLEAN"}
+"""PostgreSQL column type per numpy kind; anything else (text) is :data:`_PG_TEXT`."""
+
+
+class PostgresEngine:
+    """A PostgreSQL session (psycopg 3, autocommit) that creates temporary tables and views only.
+
+    Nothing persistent is ever written: every object is ``TEMP`` and vanishes with the session.
+    Text columns are loaded with ``COLLATE "C"`` (and :func:`rfm_helpers.sql.dialect.render` gives
+    text casts that collation), so text sorts by code point as on DuckDB and Spark, whatever the
+    database's locale. Temporary tables are ANALYZEd (autovacuum never sees them)."""
+
+    dialect = "postgres"
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        columns = ", ".join(f'"{c}" {_PG_TYPES.get(frame[c].dtype.kind, _PG_TEXT)}' for c in frame.columns)
+        # CSV from arrow: shortest round-trip floats (exact), ISO timestamps; every non-null value
+        # quoted, so an unquoted empty field is NULL and "" an empty text.
+        table = pa.Table.from_pandas(_arrow_ready(frame), preserve_index=False)
+        buffer = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+        pa_csv.write_csv(table, buffer, write_options=options)
+        with self.connection.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+            cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
+            with cur.copy(f'COPY "{name}" FROM STDIN (FORMAT csv)') as copy:
+                copy.write(buffer.getvalue().to_pybytes())
+            cur.execute(f'ANALYZE "{name}"')
+
+    def create_view(self, name: str, sql: str) -> None:
+        self.connection.execute(f'DROP VIEW IF EXISTS pg_temp."{name}"')
+        self.connection.execute(f'CREATE TEMP VIEW "{name}" AS {sql}')
+
+    def create_table(self, name: str, sql: str) -> None:
+        self.connection.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+        self.connection.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        self.connection.execute(f'ANALYZE "{name}"')
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        with self.connection.cursor() as cur:
+            cur.execute(sql)
+            return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def _arrow_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as plain Python strings and None (pyarrow writes them as ``string``)."""
+    text = [c for c in frame.columns if frame[c].dtype.kind not in _PG_TYPES]
+    return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), None) for c in text})
+
+
+def postgres_url(engine_cfg: EngineConfig) -> str:
+    """The URL in the environment variable ``engine.url_env`` (never in the params file)."""
+    url = os.environ.get(engine_cfg.url_env, "").strip()
+    if not url:
+        raise EngineError(
+            f"engine.engine is postgres but the environment variable {engine_cfg.url_env} (engine.url_env) "
+            f"is not set: export {engine_cfg.url_env}=postgresql://user:password@host:5432/db before the run."
+        )
+    return url
+
+
+def _connect_postgres(engine_cfg: EngineConfig):
+    import psycopg
+
+    url = postgres_url(engine_cfg)
+    variable = f"${engine_cfg.url_env}"
+    try:
+        where = f"{describe_url(url)} (URL from {variable}, engine.url_env)"
+    except ValueError:  # a port that is not a number
+        where = f"the server of {variable} (engine.url_env)"
+    try:
+        connection = psycopg.connect(url, autocommit=True, connect_timeout=engine_cfg.connect_timeout)
+    except psycopg.Error as exc:
+        text = str(exc).strip()
+        if "password authentication failed" in text or "no password supplied" in text:
+            hint = f"Wrong user or password: check the user and password in {variable} or ~/.pgpass."
+        elif "does not exist" in text and "database" in text:
+            hint = f"The database does not exist: check the database name in {variable}."
+        elif isinstance(exc, psycopg.ProgrammingError) or "invalid" in text:
+            hint = f"{variable} is not a valid URL: write postgresql://user:password@host:5432/db."
+        else:
+            hint = f"The server is unreachable: check that it is running and the host and port in {variable}."
+        said = text.splitlines()[-1] if text else type(exc).__name__
+        secret = urlsplit(url).password
+        if secret:
+            said = said.replace(secret, "***")
+        raise EngineError(f"Cannot connect to {where}. {hint} (driver said: {said})") from None
+    try:
+        # Session settings only: UTC as the other engines (the timestamps carry no zone anyway),
+        # memory for the sorts of the window functions.
+        connection.execute("SET TIME ZONE 'UTC'")
+        connection.execute("SET work_mem = '256MB'")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextlib.contextmanager
+def postgres_engine(engine_cfg: EngineConfig) -> Iterator[PostgresEngine]:
+    """A session on the server of ``$<engine.url_env>``; its temporary objects die with it."""
+    connection = _connect_postgres(engine_cfg)
+    with connection:
+        yield PostgresEngine(connection)
+
+
+# --- Apache Spark ----------------------------------------------------------------------
+
+
+class SparkEngine:
+    """A Spark session: frames and tables are checkpointed (stored) temporary views, views plain ones."""
+
+    dialect = "spark"
+
+    def __init__(self, spark) -> None:
+        self.spark = spark
+        self._cached: dict[str, object] = {}
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(_arrow_ready(frame), preserve_index=False)
+        table = table.cast(pa.schema([_arrow_field(f) for f in table.schema]))
+        with _quiet_pyspark():
+            data = self.spark.createDataFrame(table, schema=_spark_schema(table.schema))
+        parallelism = self.spark.sparkContext.defaultParallelism
+        self._replace(name, data.coalesce(parallelism).localCheckpoint())
+
+    def create_view(self, name: str, sql: str) -> None:
+        self._replace(name, self.spark.sql(_spark_text(sql)))
+
+    def create_table(self, name: str, sql: str) -> None:
+        # Materialized now, its plan cut: later queries read the stored rows instead of
+        # replanning (and recomputing) every table it was built from.
+        self._replace(name, self.spark.sql(_spark_text(sql)).localCheckpoint())
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        with _quiet_pyspark():
+            return self.spark.sql(_spark_text(sql)).toPandas()
+
+    def _replace(self, name: str, data) -> None:
+        data.createOrReplaceTempView(name)
+        old = self._cached.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self._cached[name] = data
+
+    def close(self) -> None:
+        for data in self._cached.values():
+            data.unpersist()
+        self._cached.clear()
+
+
+_VARCHAR = re.compile(r"\bVARCHAR\b(?!\s*\()", re.IGNORECASE)
+
+
+def _spark_text(sql: str) -> str:
+    """``VARCHAR`` without a length (DuckDB's and PostgreSQL's text type, in the few ad-hoc
+    queries not rendered by :mod:`rfm_helpers.sql.dialect`) as Spark's ``STRING``."""
+    return _VARCHAR.sub("STRING", sql)
+
+
+@contextlib.contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """Without pyspark's warnings about pandas 3 (they would print in the report's cells)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        yield
+
+
+def _arrow_field(field):
+    """The arrow type Spark gets for a frame column: plain strings, timestamps without a zone."""
+    import pyarrow as pa
+
+    kind = field.type
+    if pa.types.is_large_string(kind) or pa.types.is_string(kind) or pa.types.is_null(kind):
+        return pa.field(field.name, pa.string())
+    if pa.types.is_timestamp(kind):
+        return pa.field(field.name, pa.timestamp("us"))
+    return field
+
+
+def _spark_schema(schema):
+    """Explicit Spark schema: DOUBLE, BIGINT, BOOLEAN, TIMESTAMP_NTZ (as DuckDB's TIMESTAMP), STRING."""
+    import pyarrow as pa
+    from pyspark.sql import types as spark_types
+
+    def spark_type(kind):
+        if pa.types.is_floating(kind):
+            return spark_types.DoubleType()
+        if pa.types.is_integer(kind):
+            return spark_types.LongType()
+        if pa.types.is_boolean(kind):
+            return spark_types.BooleanType()
+        if pa.types.is_timestamp(kind):
+            return spark_types.TimestampNTZType()
+        return spark_types.StringType()
+
+    return spark_types.StructType([spark_types.StructField(f.name, spark_type(f.type), True) for f in schema])
+
+
+def _check_spark() -> None:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise EngineError(
+            "engine.engine is spark but no Java runtime was found (java on PATH or JAVA_HOME): install "
+            "Java 17 (make system-deps, tools/system_packages.txt) or use engine.engine: duckdb."
+        )
+    if importlib.util.find_spec("pyspark") is None:
+        raise EngineError(
+            "engine.engine is spark but pyspark is not installed in this environment: pip install "
+            "pyspark, or use engine.engine: duckdb."
+        )
+
+
+@contextlib.contextmanager
+def spark_engine(engine_cfg: EngineConfig) -> Iterator[SparkEngine]:
+    """A local Spark session (UI off, session time zone UTC, scratch files in a temp folder),
+    stopped on exit unless it was running before."""
+    _check_spark()
+    with _quiet_pyspark():
+        from pyspark.sql import SparkSession
+
+    with tempfile.TemporaryDirectory(prefix="rfm-spark-") as scratch:
+        existing = SparkSession.getActiveSession()
+        try:
+            spark = (
+                SparkSession.builder.master(engine_cfg.spark_master)
+                .appName("rfm-transactions")
+                .config("spark.driver.memory", engine_cfg.spark_driver_memory)
+                .config("spark.sql.shuffle.partitions", str(engine_cfg.spark_shuffle_partitions))
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                # No broadcast joins: in local mode they are built in the driver's heap, which the
+                # cached tables share, and ran it out of memory on the 540k-row Online Retail.
+                .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+                .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")
+                .config("spark.sql.catalogImplementation", "in-memory")
+                .config("spark.sql.warehouse.dir", str(Path(scratch) / "warehouse"))
+                .getOrCreate()
+            )
+        except Exception as exc:
+            said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(
+                f"Cannot start a local Spark session ({engine_cfg.spark_master}): {said}. Check Java 17 "
+                "(java -version) and engine.spark_driver_memory."
+            ) from None
+        spark.sparkContext.setLogLevel("ERROR")
+        engine = SparkEngine(spark)
+        try:
+            yield engine
+        finally:
+            engine.close()
+            if existing is None:
+                spark.stop()
+
+
+# --- any engine ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_engine(engine_cfg: EngineConfig) -> Iterator[SQLEngine]:
+    """The engine ``engine.engine`` names, open for one session and closed on exit (temporary
+    objects dropped, Spark stopped). pyspark and psycopg are imported only when used."""
+    if engine_cfg.engine == "postgres":
+        opened = postgres_engine(engine_cfg)
+    elif engine_cfg.engine == "spark":
+        opened = spark_engine(engine_cfg)
+    else:
+        opened = duckdb_engine(engine_cfg)
+    with opened as engine:
+        yield engine
+
+
+def check_engine(engine_cfg: EngineConfig) -> None:
+    """Raise :class:`EngineError` (one line) if ``engine.engine`` cannot be opened, for the
+    runner to call before any notebook starts. PostgreSQL: connect and disconnect; Spark: Java
+    and pyspark are installed (the JVM starts in the step); DuckDB: nothing to check."""
+    if engine_cfg.engine == "postgres":
+        _connect_postgres(engine_cfg).close()
+    elif engine_cfg.engine == "spark":
+        _check_spark()
+
+
+def sample_query(dialect: str, table: str, limit: int) -> str:
+    """A uniform, repeatable sample of ``limit`` rows of ``table`` (which has ``row_id``).
+
+    DuckDB: reservoir sampling. PostgreSQL and Spark have no sample of an exact row count, so
+    they take the ``limit`` rows with the smallest hash of ``row_id`` (uniform as the hash is,
+    the same rows on every run, not the rows DuckDB picks)."""
+    if dialect == "duckdb":
+        return f"(SELECT * FROM {table} USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
+    key = "hashtextextended(CAST(row_id AS TEXT), 0)" if dialect == "postgres" else "xxhash64(row_id)"
+    return f"(SELECT * FROM {table} ORDER BY {key}, row_id LIMIT {int(limit)})"
+
+
+def describe_url(url: str) -> str:
+    """``host:port/db`` of a URL, without user or password (safe for messages and logs)."""
+    parts = urlsplit(url)
+    return f"PostgreSQL {parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/') or '?'}"
+
+
+def sql_text(text: str) -> str:
+    """``text`` for a single-quoted SQL literal."""
+    return text.replace("'", "''")

@@ -1,0 +1,1 @@
+"""Seeded generators of demo data (accounts, transactions), which the tool owns."""
