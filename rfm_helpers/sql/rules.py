@@ -96,26 +96,18 @@ class _Plan:
         return params
 
 
-def prepare_typed(
+def _load_reference_lists(
     engine: SQLEngine,
-    present: list[str],
-    cleaning_cfg: CleaningConfig,
     non_product_codes: pd.DataFrame,
     flagged_descriptions: pd.DataFrame,
     missing_text: list[str],
-) -> _Plan:
-    """Load the reference lists and store ``rfm_typed`` from the engine's ``rfm_source``.
-
-    ``rfm_typed`` is stored, not a view: the ledger and rule 7 read it several times, and
-    typing the text columns costs more than reading the stored rows back."""
+) -> None:
+    """The lists rules 3 and 5 and the typing compare against, as the engine's small tables."""
     engine.load_frame("rfm_missing_text", pd.DataFrame({"value": pd.Series(missing_text, dtype=str)}))
     keys = flagged_descriptions["description"].str.strip().str.casefold().drop_duplicates()
     engine.load_frame("rfm_flagged_descriptions", pd.DataFrame({"description_key": keys.astype(str)}))
     codes = non_product_codes["stock_code"].str.strip().drop_duplicates()
     engine.load_frame("rfm_non_product_codes", pd.DataFrame({"stock_code": codes.astype(str)}))
-    plan = _Plan(tuple(present), cleaning_cfg)
-    engine.create_table("rfm_typed", render("typed", engine.dialect, **plan.typed_params()))
-    return plan
 
 
 def clean_query(engine: SQLEngine, plan: _Plan) -> str:
@@ -358,7 +350,11 @@ def run_sql_cleaning(
     the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
     (a temporary table of the engine).
     """
-    plan = prepare_typed(engine, present, cleaning_cfg, non_product_codes, flagged_descriptions, missing_text)
+    _load_reference_lists(engine, non_product_codes, flagged_descriptions, missing_text)
+    plan = _Plan(tuple(present), cleaning_cfg)
+    # Stored, not a view: the ledger and rule 7 read it several times, and typing the text
+    # columns costs more than reading the stored rows back.
+    engine.create_table("rfm_typed", render("typed", engine.dialect, **plan.typed_params()))
     ledger, rows, revenue = rule_ledger(engine, plan)
     skipped = netting_skip_note(plan.present, cleaning_cfg)
     netting = None
