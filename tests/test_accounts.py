@@ -18,8 +18,8 @@ import pytest
 
 from rfm_helpers.analysis.domain import DomainError
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.data import sqlengine
 from rfm_helpers.data.accounts import (
+    EmptyResultError,
     channel_mix,
     compare_methods,
     document_losses,
@@ -188,7 +188,7 @@ def test_null_in_test_list_does_not_wipe_the_corrected_result(tmp_path):
     corrected = AccountsSource(engine="duckdb", duckdb_path=path)
     assert len(extract_accounts(corrected).accounts) == 3
     # The document's NOT IN returns nothing at all.
-    with pytest.raises(sqlengine.EmptyResultError, match="document_charged.sql"):
+    with pytest.raises(EmptyResultError, match="document_charged.sql"):
         extract_accounts(corrected.model_copy(update={"method": "document"}))
 
 

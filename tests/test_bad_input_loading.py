@@ -215,7 +215,7 @@ def test_rows_after_the_snapshot_date(failing: Callable[..., Outcome], tmp_path:
     outcome, _ = timed(
         "rows after rfm.snapshot_date", lambda: failing(source, rfm={"snapshot_date": "2011-06-30"})
     )
-    message = in_notebook(outcome, "03_rfm_scoring", "MetricsError")
+    message = in_notebook(outcome, "01_cleaning", "MetricsError")
     assert message.startswith(
         f"rfm.snapshot_date is 2011-06-30, before the last transaction: {len(after)} transactions are dated "
         f"after it, the latest on {latest['InvoiceDate']:%Y-%m-%d %H:%M} (invoice {latest['InvoiceNo']}, "
@@ -236,7 +236,7 @@ def test_dates_in_the_future_without_snapshot_date(failing: Callable[..., Outcom
     frame = _in_2099(transactions())
     source = write_csv(frame, tmp_path / "orders.csv")
     outcome, _ = timed("2099 dates, snapshot_date null", lambda: failing(source, rfm={"snapshot_date": None}))
-    message = in_notebook(outcome, "03_rfm_scoring", "MetricsError")
+    message = in_notebook(outcome, "01_cleaning", "MetricsError")
     latest = frame["InvoiceDate"].max()
     # customer 11: 1 + 11 % 4 = 4 orders of 2 lines, all in 2099
     assert message.startswith(

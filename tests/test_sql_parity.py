@@ -14,9 +14,15 @@ import psycopg
 import pytest
 
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.data import sqlengine
-from rfm_helpers.data.accounts import extract_accounts, load_prices
+from rfm_helpers.data.accounts import (
+    EmptyResultError,
+    extract_accounts,
+    load_prices,
+    open_database,
+    run_query,
+)
 from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.sql.engines import EngineError, connect_postgres
 from rfm_helpers.synthetic.accounts import (
     GeneratorSettings,
     NotOwnedError,
@@ -73,10 +79,10 @@ def run_both(sources: dict[str, AccountsSource], sql_file: str) -> list[pd.DataF
     prices = load_prices(PROJECT_ROOT / "data/reference/omnichannel_prices.csv", ["marketing", "utility"])
     results = []
     for source in sources.values():
-        with sqlengine.connect(source) as engine:
-            engine.load_table("run_prices", prices)
-            engine.load_table("run_channels", pd.DataFrame({"channel": ["wa", "sms", "email", "call"]}))
-            results.append(sorted_frame(engine.query(SQL_DIR / sql_file, PARAMS)))
+        with open_database(source) as engine:
+            engine.load_frame("run_prices", prices)
+            engine.load_frame("run_channels", pd.DataFrame({"channel": ["wa", "sms", "email", "call"]}))
+            results.append(sorted_frame(run_query(engine, SQL_DIR / sql_file, PARAMS)))
     return results
 
 
@@ -120,61 +126,61 @@ def free_port() -> int:
 
 def test_unreachable_server_names_host_port_and_database():
     url = f"postgresql://rfm@127.0.0.1:{free_port()}/accounts"
-    with pytest.raises(sqlengine.SqlError, match="unreachable") as info:
-        sqlengine.connect_postgres(url, connect_timeout=2)
+    with pytest.raises(EngineError, match="unreachable") as info:
+        connect_postgres(url, connect_timeout=2)
     assert "127.0.0.1" in str(info.value) and "/accounts" in str(info.value)
 
 
 def test_wrong_password_is_reported_without_echoing_it(databases):
     parts = urlsplit(databases[1])
     wrong = urlunsplit(parts._replace(netloc=f"rfm:not-the-password@{parts.hostname}:{parts.port}"))
-    with pytest.raises(sqlengine.SqlError, match="Wrong user or password") as info:
-        sqlengine.connect_postgres(wrong)
+    with pytest.raises(EngineError, match="Wrong user or password") as info:
+        connect_postgres(wrong)
     assert "not-the-password" not in str(info.value)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def engine(request, sources):
-    with sqlengine.connect(sources[request.param]) as opened:
+    with open_database(sources[request.param]) as opened:
         yield opened
 
 
 def test_missing_table_names_table_file_and_database(engine, tmp_path):
     query = tmp_path / "broken.sql"
     query.write_text("SELECT application FROM raw.whatsappbroadcast_typo")
-    with pytest.raises(sqlengine.SqlError, match="whatsappbroadcast_typo is missing") as info:
-        engine.query(query)
+    with pytest.raises(EngineError, match="whatsappbroadcast_typo is missing") as info:
+        run_query(engine, query)
     assert "broken.sql" in str(info.value) and engine.where in str(info.value)
 
 
 def test_missing_column_names_column_and_file(engine, tmp_path):
     query = tmp_path / "broken.sql"
     query.write_text("SELECT applicaton FROM raw.smsbroadcasts")
-    with pytest.raises(sqlengine.SqlError, match="Column applicaton is missing") as info:
-        engine.query(query)
+    with pytest.raises(EngineError, match="Column applicaton is missing") as info:
+        run_query(engine, query)
     assert "broken.sql" in str(info.value)
 
 
 def test_empty_result_is_an_error_naming_the_file_and_the_window(engine):
-    engine.load_table("run_channels", pd.DataFrame({"channel": ["wa"]}))
+    engine.load_frame("run_channels", pd.DataFrame({"channel": ["wa"]}))
     params = {
         **PARAMS,
         "window_start": pd.Timestamp("2030-01-01").date(),
         "window_end": pd.Timestamp("2030-02-01").date(),
     }
-    with pytest.raises(sqlengine.EmptyResultError, match="campaigns.sql returned no rows"):
-        engine.query(SQL_DIR / "campaigns.sql", params)
+    with pytest.raises(EmptyResultError, match="campaigns.sql returned no rows"):
+        run_query(engine, SQL_DIR / "campaigns.sql", params)
 
 
 def test_a_failed_query_leaves_the_postgres_session_usable(sources, tmp_path):
     query = tmp_path / "broken.sql"
     query.write_text("SELECT nope FROM raw.smsbroadcasts")
-    with sqlengine.connect(sources["postgres"]) as engine:
-        with pytest.raises(sqlengine.SqlError):
-            engine.query(query)
+    with open_database(sources["postgres"]) as engine:
+        with pytest.raises(EngineError):
+            run_query(engine, query)
         ok = tmp_path / "ok.sql"
         ok.write_text("SELECT COUNT(*) AS n FROM raw.smsbroadcasts")
-        assert engine.query(ok)["n"].iloc[0] > 0
+        assert run_query(engine, ok)["n"].iloc[0] > 0
 
 
 def test_write_postgres_never_replaces_tables_it_did_not_create(postgres_url: str) -> None:

@@ -1,7 +1,8 @@
 """Account-level RFM of the omnichannel messaging platform, extracted with SQL.
 
 ``extract_accounts(cfg.accounts)`` runs the ``.sql`` files of ``accounts.sql_dir`` on DuckDB or
-PostgreSQL (``rfm_helpers.data.sqlengine``) and returns one row per account (``application``):
+PostgreSQL (the engines of ``rfm_helpers.sql.engines``: :func:`open_database`, :func:`run_query`)
+and returns one row per account (``application``):
 
 * ``recency``: days from the local date of the last finished campaign (any channel of
   ``accounts.channels``) to ``accounts.as_of`` — an explicit date, never "today";
@@ -20,21 +21,42 @@ per account, …) before it is returned, so nothing outside it reaches a page or
 ``method: document`` reproduces the source document instead (its queries, its inner merges,
 WhatsApp marketing + utility only if so configured, frequency without calls, a UTC window), so
 that ``document_losses`` can measure what that method loses.
+
+The SQL files are written once, in PostgreSQL's dialect (:data:`SQL_DIALECT`), and rendered for
+the engine by :func:`rfm_helpers.sql.dialect.render`: their ``:name`` placeholders become typed
+literals in sqlglot's tree, never text formatted into the query. Small reference tables (prices,
+channel list) are loaded per session as temporary tables that the SQL joins. Every failure is an
+:class:`~rfm_helpers.sql.engines.EngineError` naming the server or file, the table or column,
+the ``.sql`` file, and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import decimal
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import sqlglot
 
 from rfm_helpers import units
 from rfm_helpers.analysis import domain
 from rfm_helpers.config import AccountsSource
-from rfm_helpers.data import sqlengine
 from rfm_helpers.paths import display_path, resolve
+from rfm_helpers.sql.dialect import placeholders, render
+from rfm_helpers.sql.engines import (
+    EngineError,
+    SQLEngine,
+    describe_url,
+    duckdb_file_engine,
+    explain_query_error,
+    postgres_url_engine,
+)
 
 CHANNELS = ("wa", "sms", "email", "call")
 CHARGED_CHANNELS = ("wa", "sms", "email")
@@ -78,6 +100,121 @@ class AccountExtraction:
     method: str
     database: str
     """The database the rows came from (file path, or PostgreSQL host:port/db)."""
+
+
+SQL_DIALECT = "postgres"
+"""The dialect the files of ``accounts.sql_dir`` are written in (DuckDB runs them as rendered)."""
+
+
+class EmptyResultError(EngineError):
+    """A query that must return rows returned none."""
+
+
+# --- the database of an ``accounts:`` section, and its queries --------------------------------
+
+
+def postgres_url(source: AccountsSource) -> str:
+    """The URL from the environment variable named in the params, else from the params."""
+    url = os.environ.get(source.postgres_url_env) or source.postgres_url
+    if not url:
+        raise EngineError(
+            f"accounts.engine is postgres but no URL is given: set the environment variable "
+            f"{source.postgres_url_env} (e.g. postgresql://user@host:5432/db) or accounts.postgres_url."
+        )
+    return url
+
+
+@contextlib.contextmanager
+def open_database(source: AccountsSource) -> Iterator[SQLEngine]:
+    """The database of an ``accounts:`` params section as an engine: a DuckDB file opened
+    read-only (a generated file must have been built: :func:`prepare_source`) or a PostgreSQL
+    session (temporary tables only). Its ``where`` names it for messages, without password."""
+    if source.engine == "postgres":
+        url = postgres_url(source)
+        if os.environ.get(source.postgres_url_env):
+            origin = {"variable": f"${source.postgres_url_env}", "setting": "accounts.postgres_url_env"}
+        else:
+            origin = {"variable": "accounts.postgres_url"}
+        with postgres_url_engine(url, **origin) as engine:
+            yield engine
+        return
+    if source.database_path is None:  # validated params always have it; an unvalidated copy may not
+        raise EngineError(
+            "accounts.engine is duckdb but accounts.duckdb_path is not set: give your DuckDB file"
+        )
+    path = resolve(source.database_path)
+    if not path.is_file():
+        raise EngineError(
+            f"DuckDB file not found: {path}. Check accounts.duckdb_path, or use accounts.engine: "
+            "synthetic for generated demo data (`python -m rfm_helpers.synthetic.accounts --duckdb "
+            "PATH` writes such a file)."
+        )
+    with duckdb_file_engine(path) as engine:
+        yield engine
+
+
+def run_query(
+    engine: SQLEngine,
+    sql_file: str | Path,
+    params: dict[str, Any] | None = None,
+    *,
+    allow_empty: bool = False,
+) -> pd.DataFrame:
+    """Run a ``.sql`` file of :data:`SQL_DIALECT` with ``params`` (those it has placeholders
+    for) on ``engine`` and return its rows with stable dtypes (:func:`_stable_dtypes`)."""
+    path = resolve(sql_file)
+    if not path.is_file():
+        raise EngineError(f"SQL file not found: {path}. Check accounts.sql_dir in the params file.")
+    params = params or {}
+    template = {"sql_dir": path.parent, "read": SQL_DIALECT}
+    try:
+        names = placeholders(path.stem, **template)
+    except sqlglot.errors.SqlglotError as exc:
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError(f"Query {path.name} is not valid {SQL_DIALECT} SQL: {said} (fix {path})") from exc
+    missing = names - params.keys()
+    if missing:
+        raise EngineError(f"{path.name} needs parameter(s) {sorted(missing)} that the caller did not give")
+    sql = render(path.stem, engine.dialect, **template, **{name: params[name] for name in names})
+    try:
+        frame = engine.fetch(sql)
+    except Exception as exc:
+        load_hint = (
+            "Load the platform's tables (python -m rfm_helpers.synthetic.accounts builds synthetic ones)"
+        )
+        raise EngineError(explain_query_error(exc, engine.where, path, load_hint=load_hint)) from exc
+    if frame.empty and not allow_empty:
+        raise EmptyResultError(
+            f"{path.name} returned no rows from {engine.where} (parameters {params}). Check that the "
+            "window (accounts.window_start/window_end) covers the data and that the tables are loaded."
+        )
+    return _stable_dtypes(frame)
+
+
+def _stable_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same dtypes whichever engine produced the frame.
+
+    Timestamps and dates → ``datetime64[us]``; integers (PostgreSQL sends BIGINT sums as
+    NUMERIC) → ``int64``; text → ``str``; other numbers → ``float64``.
+    """
+    out = {}
+    for name, column in frame.items():
+        values = column.dropna()
+        first = values.iloc[0] if len(values) else None
+        if pd.api.types.is_datetime64_any_dtype(column) or isinstance(first, dt.date):
+            out[name] = pd.to_datetime(column).astype("datetime64[us]")
+        elif pd.api.types.is_bool_dtype(column):
+            out[name] = column.astype(bool)
+        elif isinstance(first, decimal.Decimal) or pd.api.types.is_numeric_dtype(column):
+            numbers = pd.to_numeric(column.astype(object).where(column.notna(), None), errors="raise")
+            whole = numbers.notna().all() and (numbers.dropna() % 1 == 0).all()
+            out[name] = numbers.astype("int64") if whole else numbers.astype("float64")
+        else:
+            out[name] = column.astype("str").where(column.notna(), None)
+    return pd.DataFrame(out, index=range(len(frame)))
+
+
+# --- the extraction ----------------------------------------------------------------------------
 
 
 def load_prices(path: str | Path, charged_wa_categories: list[str]) -> pd.DataFrame:
@@ -131,7 +268,7 @@ def prepare_source(source: AccountsSource) -> dict[str, str]:
     from rfm_helpers.synthetic.accounts import ensure_database, synthetic_origin
 
     if source.engine == "postgres":
-        return {"path": sqlengine.describe_url(sqlengine.postgres_url(source))}
+        return {"path": describe_url(postgres_url(source))}
     if source.engine == "synthetic":
         database = ensure_database(source)
     else:
@@ -153,9 +290,9 @@ def _extract(source: AccountsSource) -> AccountExtraction:
     prices = load_prices(source.prices, list(source.charged_wa_categories))
     sql_dir = resolve(source.sql_dir)
     prepare_source(source)
-    with sqlengine.connect(source) as engine:
-        engine.load_table("run_prices", prices)
-        engine.load_table("run_channels", pd.DataFrame({"channel": list(source.channels)}))
+    with open_database(source) as engine:
+        engine.load_frame("run_prices", prices)
+        engine.load_frame("run_channels", pd.DataFrame({"channel": list(source.channels)}))
         if source.method == "document":
             accounts, ledger = _document_method(engine, sql_dir, source)
         else:
@@ -164,17 +301,17 @@ def _extract(source: AccountsSource) -> AccountExtraction:
 
 
 def _corrected_method(
-    engine: sqlengine.Engine, sql_dir: Path, source: AccountsSource
+    engine: SQLEngine, sql_dir: Path, source: AccountsSource
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     params = {
         "timezone": source.timezone,
         "window_start": source.window_start,
         "window_end": source.window_end,
     }
-    campaigns = engine.query(sql_dir / "campaigns.sql", params)
-    charged = engine.query(sql_dir / "charged_messages.sql", params, allow_empty=True)
-    outcomes = engine.query(sql_dir / "exclusions.sql", params)
-    on_record = engine.query(sql_dir / "accounts_on_record.sql")
+    campaigns = run_query(engine, sql_dir / "campaigns.sql", params)
+    charged = run_query(engine, sql_dir / "charged_messages.sql", params, allow_empty=True)
+    outcomes = run_query(engine, sql_dir / "exclusions.sql", params)
+    on_record = run_query(engine, sql_dir / "accounts_on_record.sql")
     accounts = build_accounts(campaigns, charged, source.as_of)
     return accounts, build_ledger(outcomes, on_record, accounts, charged)
 
@@ -224,22 +361,25 @@ def build_ledger(
 
 
 def _document_method(
-    engine: sqlengine.Engine, sql_dir: Path, source: AccountsSource
+    engine: SQLEngine, sql_dir: Path, source: AccountsSource
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if source.window_start.year != (source.window_end - dt.timedelta(days=1)).year:
         raise ValueError(
             "accounts.method document filters recency by one calendar year: keep window_start and the "
             "window's last day in the same year"
         )
-    recency = engine.query(
-        sql_dir / "document_recency.sql", {"timezone": source.timezone, "year": source.window_start.year}
+    recency = run_query(
+        engine,
+        sql_dir / "document_recency.sql",
+        {"timezone": source.timezone, "year": source.window_start.year},
     )
     last_second = dt.datetime.combine(source.window_end, dt.time()) - dt.timedelta(seconds=1)
-    frequency = engine.query(
+    frequency = run_query(
+        engine,
         sql_dir / "document_frequency.sql",
         {"window_start": source.window_start, "window_last_second": last_second},
     )
-    charged = engine.query(sql_dir / "document_charged.sql")
+    charged = run_query(engine, sql_dir / "document_charged.sql")
     return document_accounts(recency, frequency, charged, source.as_of, list(source.charged_wa_categories))
 
 

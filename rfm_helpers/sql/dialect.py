@@ -1,8 +1,11 @@
-"""The RFM SQL, written once in DuckDB's dialect (``sql/rfm/*.sql``), rendered for any engine.
+"""SQL written once, rendered for any engine.
 
+The RFM SQL (``sql/rfm/*.sql``, the default) is written in DuckDB's dialect; the omnichannel
+account SQL (``sql/omnichannel/*.sql``, ``sql_dir=``, ``read="postgres"``) in PostgreSQL's.
 Each query is parsed with sqlglot, its ``:name`` placeholders are replaced by literal values,
 and the tree is written in the target dialect (``duckdb``, ``postgres``, ``spark``, …). There
-is no hand-kept copy per engine: a construct sqlglot cannot translate fails here, loudly.
+is no hand-kept copy per engine, and no value is ever formatted into the text: a construct
+sqlglot cannot translate fails here, loudly.
 """
 
 from __future__ import annotations
@@ -27,18 +30,28 @@ class SQLTemplateError(ValueError):
     """A query file is missing, or its placeholders and the given parameters disagree."""
 
 
-@cache
-def _parsed(name: str) -> exp.Expression:
-    path = SQL_DIR / f"{name}.sql"
+def query_path(name: str, sql_dir: Path = SQL_DIR) -> Path:
+    """The file of query ``name`` (``<sql_dir>/<name>.sql``)."""
+    return Path(sql_dir) / f"{name}.sql"
+
+
+def _parsed(name: str, sql_dir: Path, read: str) -> exp.Expression:
+    path = query_path(name, sql_dir)
     if not path.is_file():
-        known = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+        known = sorted(p.stem for p in Path(sql_dir).glob("*.sql"))
         raise SQLTemplateError(f"No query {name!r}: {path} does not exist. Known queries: {known}")
-    return sqlglot.parse_one(path.read_text(encoding="utf-8"), read=SOURCE_DIALECT)
+    return _parse(path.read_text(encoding="utf-8"), read)
 
 
-def placeholders(name: str) -> set[str]:
+@cache
+def _parse(text: str, read: str) -> exp.Expression:
+    """The tree of a query's text (cached by text: an edited file is parsed again)."""
+    return sqlglot.parse_one(text, read=read)
+
+
+def placeholders(name: str, *, sql_dir: Path = SQL_DIR, read: str = SOURCE_DIALECT) -> set[str]:
     """The ``:name`` parameters a query file expects."""
-    return {p.name for p in _parsed(name).find_all(exp.Placeholder)}
+    return {p.name for p in _parsed(name, sql_dir, read).find_all(exp.Placeholder)}
 
 
 def _literal(value: ParamValue) -> exp.Expression:
@@ -53,20 +66,28 @@ def _literal(value: ParamValue) -> exp.Expression:
     return exp.Literal.string(value)
 
 
-def render(name: str, dialect: str = SOURCE_DIALECT, **params: ParamValue) -> str:
-    """The query ``sql/rfm/<name>.sql`` with ``params`` filled in, written for ``dialect``.
+def render(
+    name: str,
+    dialect: str = SOURCE_DIALECT,
+    *,
+    sql_dir: Path = SQL_DIR,
+    read: str = SOURCE_DIALECT,
+    **params: ParamValue,
+) -> str:
+    """The query ``<sql_dir>/<name>.sql`` (``sql/rfm`` by default), written in dialect ``read``,
+    with ``params`` filled in, written for ``dialect``.
 
     Every placeholder must get a value and every value must have a placeholder, so a renamed
     parameter cannot be silently ignored.
     """
-    expected = placeholders(name)
+    expected = placeholders(name, sql_dir=sql_dir, read=read)
     missing, unknown = expected - set(params), set(params) - expected
     if missing or unknown:
         raise SQLTemplateError(
-            f"{SQL_DIR / (name + '.sql')}: missing parameters {sorted(missing)}, "
+            f"{query_path(name, sql_dir)}: missing parameters {sorted(missing)}, "
             f"unknown parameters {sorted(unknown)}"
         )
-    tree = _parsed(name).copy()
+    tree = _parsed(name, sql_dir, read).copy()
     tree = tree.transform(
         lambda node: _literal(params[node.name]) if isinstance(node, exp.Placeholder) else node
     )
@@ -84,6 +105,6 @@ def _code_point_order(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def query_names() -> list[str]:
+def query_names(sql_dir: Path = SQL_DIR) -> list[str]:
     """Names of every query file, for tests that render all of them in all dialects."""
-    return sorted(p.stem for p in Path(SQL_DIR).glob("*.sql"))
+    return sorted(p.stem for p in Path(sql_dir).glob("*.sql"))

@@ -1,8 +1,14 @@
-"""The SQL engines the transactions path runs on, behind one small interface.
+"""The SQL engines every SQL path runs on, behind one small interface.
 
-:class:`SQLEngine` is all that the SQL of ``sql/rfm`` needs from an engine: load a small frame,
-define a view or a table, fetch rows. Every query is written once in DuckDB's dialect and
-rendered for the engine by :func:`rfm_helpers.sql.dialect.render`.
+:class:`SQLEngine` is all that the SQL of ``sql/rfm`` (the transactions path) and of
+``sql/omnichannel`` (the account extraction, :mod:`rfm_helpers.data.accounts`) needs from an
+engine: load a small frame, define a view or a table, fetch rows. Every query is written once
+and rendered for the engine by :func:`rfm_helpers.sql.dialect.render` (``:name`` placeholders
+become literals in sqlglot's tree). The transactions path opens an engine from its params
+(:func:`open_engine`); the account extraction opens a DuckDB file read-only
+(:func:`duckdb_file_engine`) or a PostgreSQL server from a URL (:func:`postgres_url_engine`).
+Failures become one-line :class:`EngineError` messages that name the server or file, the
+table or column, and never show a password (:func:`connect_postgres`, :func:`explain_query_error`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class SQLEngine(Protocol):
     """What the SQL pipeline needs from an engine (DuckDB, PostgreSQL, Spark, …)."""
 
     dialect: str
+    where: str
+    """The database, for messages (``DuckDB file …``, ``PostgreSQL host:port/db``), no password."""
 
     def load_frame(self, name: str, frame: pd.DataFrame) -> None:
         """Make a small pandas frame queryable as table ``name``."""
@@ -44,16 +52,20 @@ class SQLEngine(Protocol):
 
 
 class EngineError(RuntimeError):
-    """The engine cannot be opened (no URL, server unreachable, no Java); one-line message."""
+    """The engine cannot be opened (no URL, server unreachable, no Java) or a query failed
+    (missing table or column); one-line message saying what to do."""
 
 
 class DuckDBEngine:
-    """An in-memory DuckDB connection bounded by ``memory_limit``, spilling to ``temp_dir``."""
+    """A DuckDB connection: in memory (bounded by ``memory_limit``, spilling to ``temp_dir``)
+    or a database file opened read-only (:func:`duckdb_file_engine`). Frames, views and tables
+    are ``TEMP`` objects, which a read-only connection allows (they live in memory)."""
 
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, where: str = "DuckDB (in memory)") -> None:
         self.con = con
+        self.where = where
 
     def load_frame(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(f"{name}_frame", frame)
@@ -87,6 +99,19 @@ def duckdb_engine(engine_cfg: EngineConfig) -> Iterator[DuckDBEngine]:
         yield DuckDBEngine(con)
 
 
+@contextlib.contextmanager
+def duckdb_file_engine(path: Path) -> Iterator[DuckDBEngine]:
+    """The DuckDB database file ``path``, opened read-only: nothing is ever written to it."""
+    if not path.is_file():
+        raise EngineError(f"DuckDB file not found: {path}.")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise EngineError(f"Cannot open DuckDB file {path}: {exc}. Rebuild it or check the path.") from exc
+    with con:
+        yield DuckDBEngine(con, where=f"DuckDB file {path}")
+
+
 # --- PostgreSQL ------------------------------------------------------------------------
 
 
@@ -105,8 +130,9 @@ class PostgresEngine:
 
     dialect = "postgres"
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, where: str = "PostgreSQL") -> None:
         self.connection = connection
+        self.where = where
 
     def load_frame(self, name: str, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -159,16 +185,30 @@ def postgres_url(engine_cfg: EngineConfig) -> str:
 
 
 def _connect_postgres(engine_cfg: EngineConfig):
+    url = postgres_url(engine_cfg)
+    return connect_postgres(
+        url,
+        variable=f"${engine_cfg.url_env}",
+        setting="engine.url_env",
+        connect_timeout=engine_cfg.connect_timeout,
+    )
+
+
+def connect_postgres(
+    url: str, *, variable: str = "the URL", setting: str | None = None, connect_timeout: int = 10
+):
+    """An autocommit psycopg connection to ``url`` in UTC, or an :class:`EngineError` naming the
+    server (never the password) and what to check. ``variable`` says where the URL came from
+    (``$NAME`` of an environment variable), ``setting`` the params key that names it."""
     import psycopg
 
-    url = postgres_url(engine_cfg)
-    variable = f"${engine_cfg.url_env}"
+    origin = f"{variable}, {setting}" if setting else variable
     try:
-        where = f"{describe_url(url)} (URL from {variable}, engine.url_env)"
+        where = f"{describe_url(url)} (URL from {origin})" if setting else describe_url(url)
     except ValueError:  # a port that is not a number
-        where = f"the server of {variable} (engine.url_env)"
+        where = f"the server of {origin}"
     try:
-        connection = psycopg.connect(url, autocommit=True, connect_timeout=engine_cfg.connect_timeout)
+        connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
     except psycopg.Error as exc:
         text = str(exc).strip()
         if "password authentication failed" in text or "no password supplied" in text:
@@ -200,7 +240,17 @@ def postgres_engine(engine_cfg: EngineConfig) -> Iterator[PostgresEngine]:
     """A session on the server of ``$<engine.url_env>``; its temporary objects die with it."""
     connection = _connect_postgres(engine_cfg)
     with connection:
-        yield PostgresEngine(connection)
+        yield PostgresEngine(connection, where=describe_url(postgres_url(engine_cfg)))
+
+
+@contextlib.contextmanager
+def postgres_url_engine(
+    url: str, *, variable: str = "the URL", setting: str | None = None, connect_timeout: int = 10
+) -> Iterator[PostgresEngine]:
+    """A session on the server of ``url`` (:func:`connect_postgres`); its temporary objects die with it."""
+    connection = connect_postgres(url, variable=variable, setting=setting, connect_timeout=connect_timeout)
+    with connection:
+        yield PostgresEngine(connection, where=describe_url(url))
 
 
 # --- Apache Spark ----------------------------------------------------------------------
@@ -210,6 +260,7 @@ class SparkEngine:
     """A Spark session: frames and tables are checkpointed (stored) temporary views, views plain ones."""
 
     dialect = "spark"
+    where = "Spark (local session)"
 
     def __init__(self, spark) -> None:
         self.spark = spark
@@ -393,6 +444,33 @@ def sample_query(dialect: str, table: str, limit: int) -> str:
         return f"(SELECT * FROM {table} USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0))"
     key = "hashtextextended(CAST(row_id AS TEXT), 0)" if dialect == "postgres" else "xxhash64(row_id)"
     return f"(SELECT * FROM {table} ORDER BY {key}, row_id LIMIT {int(limit)})"
+
+
+_MISSING_TABLE = re.compile(r'(?:relation|Table with name) "?([\w.]+)"? does not exist')
+_MISSING_COLUMN = re.compile(
+    r'column "?([\w.]+)"? (?:does not exist|not found)|Referenced column "?(\w+)"? not found'
+)
+
+
+def explain_query_error(exc: Exception, where: str, query: str | Path, *, load_hint: str = "Load it") -> str:
+    """One line for a failed query (DuckDB's or PostgreSQL's error): the missing table or
+    column, the database ``where``, the query (its file), what to do; else the driver's first line.
+    ``load_hint`` says how to get a missing table (e.g. which tool builds it)."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    label = Path(query).name
+    table, column = _MISSING_TABLE.search(message), _MISSING_COLUMN.search(message)
+    if table:
+        return (
+            f"Table {table.group(1)} is missing in {where} (query {label}). {load_hint} or fix the table "
+            f"name in {query}."
+        )
+    if column:
+        name = column.group(1) or column.group(2)
+        return (
+            f"Column {name} is missing in {where} (query {label}): the table's schema differs from "
+            f"the one the SQL expects. Fix the column name in {query} or the table. Database said: {message}"
+        )
+    return f"Query {label} failed on {where}: {message}"
 
 
 def describe_url(url: str) -> str:
