@@ -271,6 +271,26 @@ class ReportConfig(_Strict):
     median recency is within it is never named "Dormant" or "lapsed"."""
 
 
+class PredictConfig(_Strict):
+    """Buy-till-you-die predictions and their backtest (:mod:`rfm_helpers.analysis.backtest`).
+
+    The cleaning step writes the BG/NBD summary at the snapshot and, for the backtest, the
+    customer table and summary as of ``holdout_days`` before it plus what each customer did in
+    those last days (:mod:`rfm_helpers.sql.transactions`). Data spanning less than twice
+    ``holdout_days`` get no backtest (``backtest_note`` in the marts' figures says why)."""
+
+    holdout_days: int = Field(90, ge=1)
+    """Length of the held-out window in days: the scores and models are computed as of this many
+    days before the snapshot and judged on who ordered in those days."""
+    horizon_days: int = Field(90, ge=1)
+    """Days ahead the per-customer predictions (expected orders, expected value) cover."""
+    monthly_discount_rate: float = Field(0.01, gt=-1.0)
+    """Discount rate per month of the expected value (``predictive.customer_lifetime_value``)."""
+    model: Literal["bgnbd", "pareto_nbd"] = "bgnbd"
+    """``bgnbd`` (Fader, Hardie & Lee 2005; fast, the default) or ``pareto_nbd`` (Schmittlein
+    et al. 1987; slower, for comparison)."""
+
+
 class EngineConfig(_Strict):
     """The SQL engine that cleans the transactions and builds the report's tables
     (:mod:`rfm_helpers.sql.transactions`, :func:`rfm_helpers.sql.engines.open_engine`).
@@ -567,6 +587,7 @@ class RunConfig(_Strict):
     clustering: ClusteringConfig = ClusteringConfig()
     report: ReportConfig = ReportConfig()
     engine: EngineConfig = EngineConfig()
+    predict: PredictConfig = PredictConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -3,7 +3,9 @@
 The cleaning step (notebook 01) opens one engine session, defines ``rfm_source`` from the input,
 runs the cleaning rules, the duplicates rule and the cancellation netting (``sql/rfm``, see
 :mod:`rfm_helpers.sql.rules`), then builds the customer table and the EDA aggregates from the
-clean rows and writes them as small files to ``RunConfig.marts_dir``. Only those aggregates
+clean rows and writes them as small files to ``RunConfig.marts_dir``; with the ``predict``
+parameters also the buy-till-you-die summaries and the backtest's tables as of
+``predict.holdout_days`` before the snapshot (:func:`prediction_marts`). Only those aggregates
 leave the engine; the later notebooks read them with :class:`Marts` and never see a
 transaction. pandas works on what comes after aggregation (scoring, segments, clustering,
 charts, narrative).
@@ -11,21 +13,26 @@ charts, narrative).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import sqlglot
+from sqlglot import exp
 
 from rfm_helpers import atomic
 from rfm_helpers.analysis import domain
+from rfm_helpers.analysis.metrics import MetricsError, resolve_snapshot
 from rfm_helpers.config import (
     CANONICAL_COLUMNS,
     CleaningConfig,
     ColumnMap,
     EngineConfig,
     InputConfig,
+    PredictConfig,
     RFMConfig,
     RunConfig,
 )
@@ -34,6 +41,7 @@ from rfm_helpers.sql.cleaning import NettingSummary
 from rfm_helpers.sql.dialect import render
 from rfm_helpers.sql.engines import SQLEngine, duckdb_engine, open_engine, sample_query
 from rfm_helpers.sql.rules import (
+    clean_totals,
     customer_table,
     input_files,
     null_column,
@@ -62,6 +70,18 @@ _AGGREGATES: dict[str, tuple[str, dict[str, str]]] = {
 }
 _ALL_PRODUCTS = 2**31 - 1
 """``top_n`` that keeps every product: the EDA page takes the head it shows."""
+BTYD_TYPES = {
+    "customer_id": "str",
+    "frequency": "int64",
+    "recency": "float64",
+    "T": "float64",
+    "monetary_value": "float64",
+}
+"""Columns of a buy-till-you-die summary mart, as :func:`rfm_helpers.analysis.predictive.rfm_summary`
+returns them (days)."""
+HOLDOUT_TYPES = {"customer_id": "str", "orders": "int64", "purchase_days": "int64", "revenue": MONEY}
+PREDICTION_MARTS = ("btyd", "btyd_calibration", "customers_calibration", "holdout")
+"""Marts of :func:`prediction_marts`; the last three only when the data span the backtest."""
 
 
 @dataclass
@@ -87,7 +107,16 @@ def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> C
     """Clean the input, write the marts of this run and return what the cleaning report shows."""
     with open_engine(cfg.engine) as engine:
         present, input_rows = _define_source(engine, cfg)
-        result = run(engine, present, cfg.cleaning, cfg.rfm, non_product, flagged, cfg.input.missing_text)
+        result = run(
+            engine,
+            present,
+            cfg.cleaning,
+            cfg.rfm,
+            non_product,
+            flagged,
+            cfg.input.missing_text,
+            predict_cfg=cfg.predict,
+        )
         raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
         span = _input_span(engine)
     result.write(cfg.marts_dir)
@@ -108,12 +137,18 @@ class Result:
     figures: dict
     clean: pd.DataFrame | None = None
     """The clean rows themselves (sorted by date, invoice, stock code), only when asked for."""
+    prediction: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The marts of :func:`prediction_marts` by name (empty without ``predict_cfg``)."""
 
     def write(self, folder: Path) -> None:
-        """Write the marts (atomically, file by file) that :class:`Marts` reads."""
+        """Write the marts (atomically, file by file) that :class:`Marts` reads. A prediction
+        mart this run did not build is removed, so that none of an earlier run is read."""
         tables = self.tables if self.customers is None else {**self.tables, "customers": self.customers}
-        for name, table in tables.items():
+        for name, table in {**tables, **self.prediction}.items():
             atomic.write_parquet(table, folder / f"{name}.parquet")
+        for name in PREDICTION_MARTS:
+            if name not in self.prediction:
+                (folder / f"{name}.parquet").unlink(missing_ok=True)
         atomic.write_text(folder / "figures.json", json.dumps(self.figures, indent=1, sort_keys=True))
 
 
@@ -127,11 +162,14 @@ def run(
     missing_text: list[str],
     keep_clean: bool = False,
     with_customers: bool = True,
+    predict_cfg: PredictConfig | None = None,
 ) -> Result:
     """The cleaning rules, the customer table and every aggregate, on an engine whose
     ``rfm_source`` is defined (``present``: the canonical columns it maps). Without
     ``with_customers`` the customer table is not built (``customers`` is None): for a look at
-    the cleaning of data that need not be scored (a single customer, say)."""
+    the cleaning of data that need not be scored (a single customer, say). With
+    ``predict_cfg`` (and the customer table) the marts of :func:`prediction_marts` are built
+    too, and the figures say their dates (or why there is no backtest)."""
 
     def store_clean(query: str) -> None:
         engine.create_table("rfm_clean", query)
@@ -145,13 +183,17 @@ def run(
         domain.check_customer_metrics(customers, rfm_cfg)
     tables = _aggregates(engine, rfm_cfg)
     figures = _figures(tables.pop("figures"), present)
+    prediction: dict[str, pd.DataFrame] = {}
+    if with_customers and predict_cfg is not None:
+        prediction, about = prediction_marts(engine, rfm_cfg, predict_cfg, "country" in present)
+        figures.update(about)
     clean = None
     if keep_clean:
         columns = ", ".join([*present, "revenue"])
         clean = engine.fetch(
             f"SELECT {columns} FROM rfm_clean ORDER BY invoice_date, invoice_id, stock_code, row_id"
         )
-    return Result(ledger, netting, customers, tables, figures, clean)
+    return Result(ledger, netting, customers, tables, figures, clean, prediction)
 
 
 def clean_frame(
@@ -264,6 +306,115 @@ def _aggregates(engine: SQLEngine, rfm_cfg: RFMConfig) -> dict[str, pd.DataFrame
     )
     marts["figures"] = engine.fetch(render("eda_overview", engine.dialect))
     return marts
+
+
+def observation_end(engine: SQLEngine, rfm_cfg: RFMConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first clean day and the end of the observation period of ``rfm_clean``.
+
+    The end is the snapshot of :func:`rfm_helpers.analysis.metrics.resolve_snapshot` (the
+    date the customer table counts recency from), or the day after the last clean day when
+    that is later (``recency_from: last_transaction``, or a snapshot date on the last day), so
+    that the rows "before the end" are all the clean rows."""
+    span = clean_totals(engine)
+    dates = pd.DataFrame({"invoice_date": pd.to_datetime([span["first_date"], span["last_date"]])})
+    first, last = dates["invoice_date"].min().normalize(), dates["invoice_date"].max().normalize()
+    return first, max(resolve_snapshot(dates, rfm_cfg), last + pd.Timedelta(days=1))
+
+
+def btyd_summary(engine: SQLEngine, cutoff: dt.date) -> pd.DataFrame:
+    """The buy-till-you-die summary (``sql/rfm/btyd_summary.sql``) of the clean rows dated before
+    ``cutoff``: :func:`rfm_helpers.analysis.predictive.rfm_summary` at ``cutoff`` in days, one
+    row per customer sorted by ``customer_id``."""
+    table = engine.fetch(render("btyd_summary", engine.dialect, cutoff=cutoff))
+    table = table.rename(columns={"t_cutoff": "T"})[list(BTYD_TYPES)]
+    return _typed_frame(table, BTYD_TYPES).sort_values("customer_id", ignore_index=True)
+
+
+def holdout_outcomes(engine: SQLEngine, cutoff: dt.date, end: dt.date) -> pd.DataFrame:
+    """What every customer active before ``cutoff`` did in [``cutoff``, ``end``)
+    (``sql/rfm/holdout_outcomes.sql``): ``orders``, ``purchase_days`` and ``revenue``."""
+    table = engine.fetch(render("holdout_outcomes", engine.dialect, cutoff=cutoff, end=end))
+    return _typed_frame(table, HOLDOUT_TYPES).sort_values("customer_id", ignore_index=True)
+
+
+class _CleanBefore:
+    """The engine as :func:`rfm_helpers.sql.rules.customer_table` sees it, with ``rfm_clean``
+    read from the view ``rfm_clean_before`` (``sql/rfm/clean_before.sql``): the customer table
+    as of a past date is that one definition, run on the rows before the date."""
+
+    VIEW = "rfm_clean_before"
+
+    def __init__(self, engine: SQLEngine, cutoff: dt.date) -> None:
+        engine.create_view(self.VIEW, render("clean_before", engine.dialect, cutoff=cutoff))
+        self.engine, self.dialect, self.where = engine, engine.dialect, engine.where
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.engine.load_frame(name, frame)
+
+    def create_view(self, name: str, sql: str) -> None:
+        self.engine.create_view(name, self._renamed(sql))
+
+    def create_table(self, name: str, sql: str) -> None:
+        self.engine.create_table(name, self._renamed(sql))
+
+    def _rename(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name == "rfm_clean" and not node.args.get("db"):
+            renamed = node.copy()
+            renamed.set("this", exp.to_identifier(self.VIEW))
+            return renamed
+        return node
+
+    def _renamed(self, sql: str) -> str:
+        return sqlglot.parse_one(sql, read=self.dialect).transform(self._rename).sql(dialect=self.dialect)
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.engine.fetch(self._renamed(sql))
+
+
+def prediction_marts(
+    engine: SQLEngine, rfm_cfg: RFMConfig, predict_cfg: PredictConfig, has_country: bool
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The buy-till-you-die and backtest marts of ``rfm_clean``, and the figures that date them.
+
+    With ``end`` = :func:`observation_end` (the snapshot) and ``cutoff`` = ``end`` -
+    ``predict.holdout_days``:
+
+    - ``btyd``: :func:`btyd_summary` at ``end`` (the predictions' input);
+    - ``btyd_calibration``: :func:`btyd_summary` at ``cutoff`` (the models fitted for the backtest);
+    - ``customers_calibration``: the customer table (:func:`rfm_helpers.sql.rules.customer_table`,
+      same ``rfm`` parameters) of the rows before ``cutoff``, recency counted from ``cutoff``;
+    - ``holdout``: :func:`holdout_outcomes` in [``cutoff``, ``end``).
+
+    Figures: ``prediction_end`` always; ``backtest_cutoff`` when the backtest marts are built,
+    else ``backtest_note``, a sentence saying why not (the data span less than twice
+    ``holdout_days``, or fewer than two customers bought before ``cutoff``).
+    """
+    first, end = observation_end(engine, rfm_cfg)
+    marts = {"btyd": btyd_summary(engine, end.date())}
+    figures = {"prediction_end": end.isoformat()}
+    days = predict_cfg.holdout_days
+    cutoff = end - pd.Timedelta(days=days)
+    span = (end - first).days
+    if span < 2 * days:
+        figures["backtest_note"] = (
+            f"No backtest: the clean data span {span} days ({first.date()} to {end.date()}, exclusive), "
+            f"less than twice predict.holdout_days ({days}); a backtest needs as much history before "
+            "the held-out window as the window itself. Lower predict.holdout_days to at most "
+            f"{span // 2} to get one."
+        )
+        return marts, figures
+    cal_cfg = rfm_cfg.model_copy(update={"snapshot_date": cutoff.date(), "recency_from": "snapshot"})
+    try:
+        customers = customer_table(_CleanBefore(engine, cutoff.date()), cal_cfg, has_country)
+    except MetricsError as error:
+        figures["backtest_note"] = f"No backtest as of {cutoff.date()}: {error}"
+        return marts, figures
+    domain.check_customer_metrics(customers, cal_cfg)
+    marts["btyd_calibration"] = btyd_summary(engine, cutoff.date())
+    marts["customers_calibration"] = customers
+    marts["holdout"] = holdout_outcomes(engine, cutoff.date(), end.date())
+    figures["backtest_cutoff"] = cutoff.isoformat()
+    return marts, figures
 
 
 def _figures(overview: pd.DataFrame, present: list[str]) -> dict:
@@ -392,6 +543,53 @@ class Marts:
         ``last_purchase``; ``country`` (most frequent by rows, ties alphabetical; only when the
         input has a ``country`` column)."""
         return self._read("customers")
+
+    def btyd(self) -> pd.DataFrame:
+        """The buy-till-you-die summary at the snapshot (:func:`btyd_summary`): ``customer_id``,
+        ``frequency`` (repeat purchase days), ``recency``, ``T`` (days) and ``monetary_value``
+        (mean revenue of the repeat purchase days), as :func:`rfm_helpers.analysis.predictive.rfm_summary`."""
+        return self._read("btyd")
+
+    def prediction_end(self) -> pd.Timestamp:
+        """The end of the observation period the predictions start from (:func:`observation_end`)."""
+        return pd.Timestamp(self._figures["prediction_end"])
+
+    def has_backtest(self) -> bool:
+        """The cleaning step built the backtest marts (else :meth:`backtest_note` says why not)."""
+        return "backtest_cutoff" in self._figures
+
+    def backtest_note(self) -> str | None:
+        """Why there is no backtest, or None when there is one."""
+        return self._figures.get("backtest_note")
+
+    def backtest_window(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The held-out window [cutoff, end): the backtest scores customers as of ``cutoff``."""
+        self._require_backtest()
+        return pd.Timestamp(self._figures["backtest_cutoff"]), self.prediction_end()
+
+    def btyd_calibration(self) -> pd.DataFrame:
+        """:meth:`btyd` as of the backtest cutoff (the rows before it only)."""
+        self._require_backtest()
+        return self._read("btyd_calibration")
+
+    def customers_calibration(self) -> pd.DataFrame:
+        """:meth:`customer_metrics` as of the backtest cutoff: the rows before it, recency
+        counted from it."""
+        self._require_backtest()
+        return self._read("customers_calibration")
+
+    def holdout(self) -> pd.DataFrame:
+        """Per customer active before the cutoff, what they did in the held-out window:
+        ``orders`` (distinct invoices), ``purchase_days`` and ``revenue`` (0 when nothing)."""
+        self._require_backtest()
+        return self._read("holdout")
+
+    def _require_backtest(self) -> None:
+        if not self.has_backtest():
+            raise FileNotFoundError(
+                self.backtest_note()
+                or f"{self.folder} has no backtest marts: the cleaning step ran without predict parameters"
+            )
 
     def monthly_rfm_trend(self) -> pd.DataFrame:
         """Recency, frequency and monetary of each month's active customers, month by month.
