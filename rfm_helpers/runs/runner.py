@@ -43,6 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# interrupts before the others: from here on Ctrl-C while the slower modules load exits quietly
+from rfm_helpers.runs import interrupts
+
+# isort: split
 from rfm_helpers import provenance
 from rfm_helpers.config import ConfigError, RunConfig, load_config
 from rfm_helpers.paths import NOTEBOOKS_DIR, build_dir, display_path, reports_dir, resolve
@@ -54,9 +58,7 @@ from rfm_helpers.report.reporting import (
     write_index,
     write_manifest,
 )
-
-# interrupts before the others: from here on Ctrl-C while the slower modules load exits quietly
-from rfm_helpers.runs import interrupts, pipeline
+from rfm_helpers.runs import pipeline
 from rfm_helpers.runs.pipeline import PipelineError, Step
 
 if TYPE_CHECKING:  # imported only when a step must run: papermill and kernels cost ~1.5 s
