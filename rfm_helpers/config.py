@@ -704,6 +704,25 @@ class RunConfig(_Strict):
     def clusters_path(self) -> Path:
         return self.processed_dir / "customer_clusters.parquet"
 
+    @property
+    def outlook_dir(self) -> Path:
+        """The outlook step's per-customer predictions (``predictions.parquet``), which the
+        dashboard reads."""
+        return self.processed_dir / "outlook"
+
+    @property
+    def outlook_exports_dir(self) -> Path:
+        """The outlook step's lists for campaign tools (predictions, customers who fell from the
+        valuable groups); published beside the other exports."""
+        return self.processed_dir / "outlook_exports"
+
+    @property
+    def export_dirs(self) -> list[Path]:
+        """Every folder whose files the runner publishes in ``reports/<run>/exports``."""
+        if self.accounts is not None:
+            return [self.exports_dir]
+        return [self.exports_dir, self.outlook_exports_dir]
+
 
 def _format_validation_error(path: Path, err: ValidationError) -> str:
     lines = [f"Invalid parameters in {path}:"]

@@ -26,13 +26,15 @@ def _code_cells(nb: nbformat.NotebookNode) -> list[tuple[str, list[str]]]:
     ]
 
 
-def test_the_five_steps_in_order() -> None:
+def test_the_steps_in_order() -> None:
     assert [step.name for step in PIPELINES["transactions"]] == [
         "01_cleaning",
         "02_eda",
         "03_rfm_scoring",
         "04_clustering",
         "05_insights",
+        "06_outlook",
+        "07_dashboard",
     ]
 
 

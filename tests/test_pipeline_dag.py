@@ -129,6 +129,8 @@ def test_shipped_pipeline_writes_real_config_paths() -> None:
         "03_rfm_scoring",
         "04_clustering",
         "05_insights",
+        "06_outlook",
+        "07_dashboard",
     ]
     for step in steps:
         assert all(isinstance(p, Path) for p in pipeline.product_paths(cfg, step).values())

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from rfm_helpers.analysis import metrics, predictive, scoring, segments
-from rfm_helpers.config import RFMConfig
+from rfm_helpers.config import PredictConfig, RFMConfig
 
 Z_95 = float(stats.norm.ppf(0.975))
 """The two-sided 95 % normal quantile (1.95996...) of the Wilson intervals."""
@@ -184,6 +184,14 @@ def fit_model(btyd: pd.DataFrame, model: Literal["bgnbd", "pareto_nbd"] = "bgnbd
     if model == "pareto_nbd":
         return predictive.fit_pareto_nbd(btyd)
     raise ValueError(f"model must be bgnbd or pareto_nbd, not {model!r}")
+
+
+def fit_spend(btyd: pd.DataFrame) -> predictive.ModelFit | None:
+    """:func:`predictive.fit_gamma_gamma` on the repeat buyers of ``btyd``; None with fewer than
+    2 of them (:func:`predictions` then says the expected value cannot be computed)."""
+    if int((btyd["frequency"] > 0).sum()) < 2:
+        return None
+    return predictive.fit_gamma_gamma(btyd)
 
 
 def naive_rate(btyd: pd.DataFrame, days: float) -> pd.Series:
@@ -409,3 +417,57 @@ def predictions(
         "model": fit.model,
     }
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Outlook:
+    """Everything the outlook step shows for one run (see :func:`for_run`)."""
+
+    predictions: pd.DataFrame
+    valuable: list[str]
+    at_risk: list[str]
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    """The held-out window [cutoff, end); None when the data are too short for a backtest."""
+    by_group: pd.DataFrame | None = None
+    by_segment: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
+    moves: Migration | None = None
+    fallen: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["customer_id", "group_then"]))
+
+
+def for_run(
+    marts: Any,
+    segmented: pd.DataFrame,
+    segment_table: pd.DataFrame,
+    groups: pd.DataFrame,
+    group_playbook: pd.DataFrame,
+    rfm_cfg: RFMConfig,
+    predict_cfg: PredictConfig,
+) -> Outlook:
+    """The predictions at the snapshot and, when the marts (:class:`rfm_helpers.sql.transactions.Marts`)
+    hold a backtest, the backtest, ranking quality, migration and fallen customers."""
+    btyd = marts.btyd()
+    predicted = predictions(
+        btyd,
+        fit_model(btyd, predict_cfg.model),
+        fit_spend(btyd),
+        predict_cfg.horizon_days,
+        predict_cfg.monthly_discount_rate,
+    )
+    valuable, at_risk = groups_by_priority(group_playbook)
+    result = Outlook(predictions=predicted, valuable=valuable, at_risk=at_risk)
+    if not marts.has_backtest():
+        return result
+    then = score_at_cutoff(marts.customers_calibration(), rfm_cfg, segment_table, groups)
+    holdout, calibration = marts.holdout(), marts.btyd_calibration()
+    result.window = marts.backtest_window()
+    result.by_group = outcomes_by(then, holdout, "group")
+    result.by_segment = outcomes_by(then, holdout, "segment")
+    fit = fit_model(calibration, predict_cfg.model)
+    result.ranking = ranking_quality(then, holdout, calibration, fit, predict_cfg.holdout_days)
+    result.moves = migration(then, segmented, "group")
+    result.fallen = fallen(then, segmented, valuable, at_risk)
+    return result

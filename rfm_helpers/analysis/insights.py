@@ -425,6 +425,8 @@ def describe_actions(actions: pd.DataFrame, conflicts: pd.DataFrame, recent_days
 
 
 ALL_CUSTOMERS_FILE = "customer_segments.csv"
+ALL_ACCOUNTS_FILE = "account_clusters.csv"
+"""Every account of an account run, with its cluster and recommended action."""
 
 
 def group_file_name(group: str) -> str:

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rfm_helpers import atomic, units
+from rfm_helpers.analysis.insights import ALL_ACCOUNTS_FILE, ALL_CUSTOMERS_FILE, is_win_back
+from rfm_helpers.config import RunConfig
 from rfm_helpers.report import style
 from rfm_helpers.report.tables import column_label
 
@@ -499,15 +501,15 @@ _CSS = """
 .rfm-dash .rd-toolbar input{font-size:13px;padding:4px 6px;width:260px;margin-left:4px}
 .rfm-dash .rd-count{color:#444;flex:1}
 .rfm-dash .rd-scroll{max-height:560px;overflow:auto;border:1px solid #eee}
-.rfm-dash table.rd-table{border-collapse:collapse;width:100%;font-size:12px}
+.rfm-dash table.rd-table{border-collapse:collapse;width:100%;font-size:12px;table-layout:auto}
 .rfm-dash .rd-table th{position:sticky;top:0;background:#f0f0f0;text-align:left;padding:5px 6px;
  cursor:pointer;border-bottom:1px solid #ccc;user-select:none;vertical-align:bottom;z-index:1}
 .rfm-dash .rd-table th.rd-num,.rfm-dash .rd-table td.rd-num{text-align:right}
 .rfm-dash .rd-table th[aria-sort=ascending]::after{content:" \\25B2";font-size:9px}
 .rfm-dash .rd-table th[aria-sort=descending]::after{content:" \\25BC";font-size:9px}
 .rfm-dash .rd-table td{padding:3px 6px;border-bottom:1px solid #f0f0f0;white-space:nowrap;
- vertical-align:top}
-.rfm-dash .rd-table td.rd-wrap{white-space:normal;min-width:100px}
+ vertical-align:top;text-align:left;max-width:none}
+.rfm-dash .rd-table td.rd-wrap{white-space:normal;min-width:100px;overflow-wrap:anywhere}
 .rfm-dash .rd-table tbody tr:nth-child(even){background:#fafafa}
 .rfm-dash .rd-swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;
  vertical-align:baseline}
@@ -522,7 +524,9 @@ function rfmDashboard(root) {
   const instance = window.rfmDashboardCount = (window.rfmDashboardCount || 0) + 1;
   const P = JSON.parse(root.querySelector('script[data-role="data"]').textContent);
   const $ = role => root.querySelector('[data-role="' + role + '"]');
-  const SVG = $('svg-ns').namespaceURI;  // read from the page's own empty <svg>: no URL in the code
+  const svgNs = $('svg-ns');
+  const SVG = svgNs.namespaceURI;  // read from the page's own empty <svg>: no URL in the code
+  svgNs.remove();  // an empty element has no place on the page
   const N = P.rows;
   const col = {};
   P.columns.forEach(c => { col[c.name] = c; });
@@ -891,3 +895,26 @@ function rfmDashboard(root) {
   root.rfmDashboard = api;
 }
 """
+
+
+def run_table(cfg: RunConfig) -> tuple[pd.DataFrame, list[str]]:
+    """The rows a run's dashboard shows and the values of its risk column that are at risk.
+
+    The rows are the run's main export (``customer_segments.csv`` or ``account_clusters.csv``)
+    as written, plus ``expected_value`` over ``predict.horizon_days`` from the outlook step when
+    the run has one. At risk: the groups (or, for accounts, the clusters) whose goal is a win-back
+    (:func:`rfm_helpers.analysis.insights.is_win_back`, the rule every page uses)."""
+    import pandas as pd
+
+    name = ALL_CUSTOMERS_FILE if cfg.accounts is None else ALL_ACCOUNTS_FILE
+    table = pd.read_csv(
+        cfg.exports_dir / name, dtype={"customer_id": str}, keep_default_na=False, na_values=[""]
+    )
+    predictions = cfg.outlook_dir / "predictions.parquet"
+    if cfg.accounts is None and predictions.is_file():
+        value = pd.read_parquet(predictions, columns=["customer_id", "expected_value"])
+        table = table.merge(value, on="customer_id", how="left")
+    spec = DashboardSpec.infer(table)
+    goals = table["goal"].astype(str) if "goal" in table else pd.Series("", index=table.index)
+    at_risk = sorted(set(table.loc[goals.map(is_win_back), spec.risk_column].astype(str)))
+    return table, at_risk

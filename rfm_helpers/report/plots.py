@@ -441,6 +441,54 @@ def segment_sizes(summary: pd.DataFrame, category: str = "segment", entity: str 
     )
 
 
+# --- outlook --------------------------------------------------------------------------
+
+
+def repeat_shares(table: pd.DataFrame, category: str, window_days: int) -> Figure:
+    """Share of each category's customers (at the backtest cutoff) who ordered again in the
+    held-out window, with its 95 % interval and the overall share as a dashed line
+    (:func:`rfm_helpers.analysis.backtest.outcomes_by`). Each label sits past its whisker."""
+    data = _in_display_order(table[table["customers"] > 0], category)
+    fig = _hbars(
+        data,
+        category,
+        "repeat_share",
+        [""] * len(data),
+        f"Ordered again within {window_days} days of the cutoff, by {_category_noun(category)} then",
+        "Share of the customers who ordered again (95 % interval)",
+        _percent_axis,
+        colors=_category_colors(data, category),
+    )
+    ax = fig.axes[0]
+    rows = np.arange(len(data))
+    low = (data["repeat_share"] - data["share_low"]).to_numpy()
+    high = (data["share_high"] - data["repeat_share"]).to_numpy()
+    ax.errorbar(data["repeat_share"], rows, xerr=[low, high], fmt="none", ecolor="#333333", capsize=3)
+    for row, (share, top, n) in enumerate(
+        zip(data["repeat_share"], data["share_high"], data["customers"], strict=True)
+    ):
+        ax.annotate(
+            f"{units.percent(share)} of {units.integer(n)}",
+            (top, row),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+        )
+    ax.set_xlim(0, min(1.0, float(data["share_high"].max()) + 0.2))
+    overall = table.attrs.get("overall_share")
+    if overall is not None:
+        ax.axvline(
+            overall,
+            color="#333333",
+            linestyle="--",
+            linewidth=1,
+            label=f"all customers: {units.percent(overall)}",
+        )
+        ax.legend(loc="lower right", fontsize=9, frameon=True)
+    return fig
+
+
 # --- clustering -----------------------------------------------------------------------
 
 

@@ -212,11 +212,15 @@ def _report_failure(step: Step, executed_path: Path, run_name: str, exc: BaseExc
     )
 
 
-def _copy_exports(source: Path, target: Path) -> list[dict[str, Any]]:
+def _copy_exports(sources: list[Path], target: Path) -> list[dict[str, Any]]:
     """Copy the run's export files (not temporary dot-files) and describe them."""
-    if not source.is_dir():
+    files = sorted(
+        (p for source in sources if source.is_dir() for p in source.iterdir()),
+        key=lambda p: p.name,
+    )
+    files = [p for p in files if p.is_file() and not p.name.startswith(".")]
+    if not files:
         return []
-    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
     target.mkdir()
     for path in files:
         shutil.copyfile(path, target / path.name)  # fresh permissions, not the source's
@@ -276,7 +280,7 @@ def _publish(
             finished=_now(),
             input_info=input_info,
             reports=reports,
-            exports=_copy_exports(cfg.exports_dir, staging / EXPORTS_DIRNAME),
+            exports=_copy_exports(cfg.export_dirs, staging / EXPORTS_DIRNAME),
             fingerprint=fingerprint,
         )
         write_manifest(staging, manifest)

@@ -1,0 +1,197 @@
+"""The outlook page: what the backtest shows, how customers moved between groups, and what the
+models expect of each customer (the numbers: :mod:`rfm_helpers.analysis.backtest`).
+
+Every table here is display-ready text built with :mod:`rfm_helpers.units`, so a count is never
+shown as money and a share always reads as a percentage.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rfm_helpers import units
+from rfm_helpers.analysis.backtest import Migration, Outlook
+
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
+"""``predict.model`` as the literature writes it."""
+NO_BETTER_MARGIN = 0.01
+"""A model whose AUC is not above the RFM score's by more than this is "no better"."""
+
+
+def _interval(low: float, high: float) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"{units.percent(low)} to {units.percent(high)}"
+
+
+def backtest_view(table: pd.DataFrame, by: str, currency: str) -> pd.DataFrame:
+    """:func:`~rfm_helpers.analysis.backtest.outcomes_by` as readable text, one row per category."""
+    return pd.DataFrame(
+        {
+            by.capitalize(): table[by].astype(str),
+            "Customers at the cutoff": table["customers"].map(units.integer),
+            "Ordered again": table["ordered"].map(units.integer),
+            "Repeat share": table["repeat_share"].map(lambda v: "–" if pd.isna(v) else units.percent(v)),
+            "95 % interval": [
+                _interval(lo, hi) for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
+            ],
+            "Orders per customer": table["orders_per_customer"].map(
+                lambda v: "–" if pd.isna(v) else f"{v:.2f}"
+            ),
+            "Revenue per customer": table["revenue_per_customer"].map(
+                lambda v: "–" if pd.isna(v) else units.money(v, currency)
+            ),
+            "Lift": table["lift"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}×"),
+        }
+    )
+
+
+def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~rfm_helpers.analysis.backtest.ranking_quality` as readable text."""
+    return pd.DataFrame(
+        {
+            "Ranking made at the cutoff": ranking["ranking"].map(_ranking_name),
+            "AUC": ranking["auc"].map(lambda v: f"{v:.3f}"),
+            "Top-decile capture": ranking["top_decile_capture"].map(units.percent),
+        }
+    )
+
+
+def _ranking_name(name: str) -> str:
+    model, _, rest = name.partition(" ")
+    return f"{MODEL_NAMES[model]} {rest}" if model in MODEL_NAMES else name
+
+
+def migration_view(moves: Migration) -> pd.DataFrame:
+    """Counts of the transition matrix with each row's total, as text (rows: then; columns: now)."""
+    counts = moves.counts
+    out = counts.map(units.integer)
+    out.insert(len(out.columns), "Total", counts.sum(axis=1).map(units.integer))
+    out.index = [str(i) for i in counts.index]
+    out.columns = [str(c) for c in out.columns]
+    return out.rename_axis(f"{counts.index.name.replace('_', ' ')} ↓ / now →").reset_index()
+
+
+def verdict(ranking: pd.DataFrame) -> str:
+    """One sentence comparing the model's AUC with the RFM score's and the naive rate's."""
+    auc = dict(zip(ranking["ranking"], ranking["auc"], strict=True))
+    score = auc["R+F+M score sum"]
+    model_name = next(r for r in auc if r.endswith("expected purchases"))
+    model, naive = auc[model_name], auc["naive rate"]
+    if model > score + NO_BETTER_MARGIN:
+        judged = f"the model ranks them better than the RFM score (AUC {model:.3f} vs {score:.3f})"
+    else:
+        judged = (
+            f"the model is **no better than the plain RFM score** (AUC {model:.3f} vs {score:.3f}), "
+            "so rank customers by the score and read the model's figures as estimates, not as a sharper list"
+        )
+    return (
+        f"Asked who would order in the held-out window, {judged}; a naive rate baseline reaches {naive:.3f}."
+    )
+
+
+def findings(result: Outlook, currency: str) -> str:
+    """The page's key findings (a run with a backtest), every figure from the tables it sits above."""
+    by_group, ranking, moves, fallen = result.by_group, result.ranking, result.moves, result.fallen
+    valuable, at_risk, predictions = result.valuable, result.at_risk, result.predictions
+    cutoff, end = result.window
+    days = (end - cutoff).days
+    overall = by_group.attrs["overall_share"]
+    best = by_group.loc[by_group["repeat_share"].idxmax()]
+    worst = by_group.loc[by_group["repeat_share"].idxmin()]
+    then_valuable = int(moves.counts.loc[[g for g in valuable if g in moves.counts.index]].to_numpy().sum())
+    lines = [
+        f"- **Backtest:** customers were scored as of {cutoff:%d %b %Y} with this run's method, then "
+        f"followed for the next {days} days (to {end - pd.Timedelta(days=1):%d %b %Y}). "
+        f"{units.percent(overall)} of the {units.integer(by_group.attrs['customers'])} ordered again; "
+        f"{best['group']} {units.percent(best['repeat_share'])} (lift {best['lift']:.2f}×), "
+        f"{worst['group']} {units.percent(worst['repeat_share'])} (lift {worst['lift']:.2f}×). "
+        "The segments carry real signal about who buys next.",
+        f"- **Ranking:** {verdict(ranking)}",
+        f"- **Movement:** of the {units.integer(then_valuable)} customers in {', '.join(valuable)} at the "
+        f"cutoff, **{units.integer(len(fallen))}** are now in {', '.join(at_risk)} "
+        "(listed in `exports/fallen_customers.csv`, highest spend first).",
+    ]
+    horizon = predictions.attrs["horizon_days"]
+    expected = predictions["expected_orders"].sum()
+    value = predictions["expected_value"].sum(min_count=1)
+    value_text = (
+        f" worth {units.money(value, currency)} (discounted)"
+        if pd.notna(value)
+        else f" ({predictions.attrs['value_note']})"
+    )
+    alive = (
+        "The probability that each customer is still active is shown."
+        if predictions.attrs["p_alive_identifiable"]
+        else "The probability that a customer is still active **cannot be estimated on this data** "
+        "(nobody visibly drops out: the dropout parameter sits at its bound), so it is not shown."
+    )
+    lines.append(
+        f"- **Next {horizon} days:** the {MODEL_NAMES[predictions.attrs['model']]} model expects "
+        f"{units.number(expected)} orders from today's customers{value_text}. {alive}"
+    )
+    return "\n".join(lines)
+
+
+def dashboard_values(predictions: pd.DataFrame) -> pd.DataFrame:
+    """``customer_id`` and ``expected_value`` (to the cent) for the dashboard; the fit notes stay
+    on the outlook page."""
+    table = pd.DataFrame(
+        {"customer_id": predictions["customer_id"], "expected_value": predictions["expected_value"].round(2)}
+    )
+    table.attrs = {}
+    return table
+
+
+def prediction_export(
+    predictions: pd.DataFrame, segmented: pd.DataFrame, fallen: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per customer: segment, group, the predictions over the horizon, and the group
+    the customer fell from (blank unless they fell from a valuable group to an at-risk one)."""
+    horizon = predictions.attrs["horizon_days"]
+    table = segmented[["customer_id", "segment", "group"]].merge(predictions, on="customer_id", how="left")
+    table = table.merge(
+        fallen[["customer_id", "group_then"]].rename(columns={"group_then": "fell_from_group"}),
+        on="customer_id",
+        how="left",
+    )
+    columns = {
+        "expected_orders": f"expected_orders_{horizon}d",
+        "p_alive": "probability_active",
+        "expected_spend": "expected_spend_per_order",
+        "expected_value": f"expected_value_{horizon}d",
+    }
+    table = table.rename(columns=columns)
+    if not predictions.attrs["p_alive_identifiable"]:
+        table = table.drop(columns="probability_active")
+    table[f"expected_orders_{horizon}d"] = table[f"expected_orders_{horizon}d"].round(3)
+    table[f"expected_value_{horizon}d"] = table[f"expected_value_{horizon}d"].round(2)
+    if "probability_active" in table:
+        table["probability_active"] = table["probability_active"].round(3)
+    order = [f"expected_value_{horizon}d", "customer_id"]
+    return table.sort_values(order, ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+def predictions_view(export: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Rows of :func:`prediction_export` as readable text."""
+    orders = next(c for c in export.columns if c.startswith("expected_orders_"))
+    value = next(c for c in export.columns if c.startswith("expected_value_"))
+    days = orders.removeprefix("expected_orders_").removesuffix("d")
+
+    def money(v: float) -> str:
+        return "–" if pd.isna(v) else units.money(v, currency)
+
+    view = {
+        "Customer": export["customer_id"].astype(str),
+        "Segment": export["segment"].astype(str),
+        "Group": export["group"].astype(str),
+        f"Expected orders, next {days} days": export[orders].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"),
+    }
+    if "probability_active" in export:
+        view["Probability active"] = export["probability_active"].map(
+            lambda v: "–" if pd.isna(v) else units.percent(v)
+        )
+    view["Expected spend per order"] = export["expected_spend_per_order"].map(money)
+    view[f"Expected value, next {days} days"] = export[value].map(money)
+    view["Fell from"] = export["fell_from_group"].astype(object).fillna("").astype(str)
+    return pd.DataFrame(view)
