@@ -23,7 +23,7 @@ from rfm_helpers.synthetic.accounts import GeneratorSettings, generate, write_po
 PARAMS = PROJECT_ROOT / "params" / "test_omnichannel.yaml"
 RUN = "test_omnichannel"
 URL_ENV = "RFM_TEST_REPORT_DATABASE_URL"
-PAGES = ["01_extraction", "04_clustering", "05_account_insights"]
+PAGES = ["01_extraction", "04_clustering", "05_account_insights", "07_dashboard"]
 
 
 @dataclass

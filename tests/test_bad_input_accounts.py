@@ -35,7 +35,7 @@ FAST_CLUSTERING = {
     "k_max": 3,
     "silhouette_sample": 100,
 }
-PAGES = ["01_extraction", "04_clustering", "05_account_insights"]
+PAGES = ["01_extraction", "04_clustering", "05_account_insights", "07_dashboard"]
 
 
 def account_params(folder: Path, run_name: str = RUN, **accounts: object) -> Path:
