@@ -51,8 +51,10 @@ def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Ranking made at the cutoff": ranking["ranking"].map(_ranking_name),
-            "AUC": ranking["auc"].map(lambda v: f"{v:.3f}"),
-            "Top-decile capture": ranking["top_decile_capture"].map(units.percent),
+            "AUC": ranking["auc"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}"),
+            "Top-decile capture": ranking["top_decile_capture"].map(
+                lambda v: "–" if pd.isna(v) else units.percent(v)
+            ),
         }
     )
 
@@ -78,6 +80,11 @@ def verdict(ranking: pd.DataFrame) -> str:
     score = auc["R+F+M score sum"]
     model_name = next(r for r in auc if r.endswith("expected purchases"))
     model, naive = auc[model_name], auc["naive rate"]
+    if pd.isna(score) or pd.isna(model):
+        return (
+            "In the held-out window either nobody or everybody ordered again, so no ranking can be "
+            "judged on it (AUC is undefined)."
+        )
     if model > score + NO_BETTER_MARGIN:
         judged = f"the model ranks them better than the RFM score (AUC {model:.3f} vs {score:.3f})"
     else:
@@ -88,6 +95,18 @@ def verdict(ranking: pd.DataFrame) -> str:
     return (
         f"Asked who would order in the held-out window, {judged}; a naive rate baseline reaches {naive:.3f}."
     )
+
+
+def signal_sentence(best: pd.Series, worst: pd.Series) -> str:
+    """Whether the groups' repeat shares really differ: the 95 % intervals of the best and the
+    worst group do not overlap (then the groups carry signal about who buys next)."""
+    if (
+        pd.notna(best["share_low"])
+        and pd.notna(worst["share_high"])
+        and best["share_low"] > worst["share_high"]
+    ):
+        return "Their 95 % intervals do not overlap: the groups carry real signal about who buys next."
+    return "Their 95 % intervals overlap: on this data the groups do not clearly tell who buys next."
 
 
 def findings(result: Outlook, currency: str) -> str:
@@ -106,7 +125,7 @@ def findings(result: Outlook, currency: str) -> str:
         f"{units.percent(overall)} of the {units.integer(by_group.attrs['customers'])} ordered again; "
         f"{best['group']} {units.percent(best['repeat_share'])} (lift {best['lift']:.2f}×), "
         f"{worst['group']} {units.percent(worst['repeat_share'])} (lift {worst['lift']:.2f}×). "
-        "The segments carry real signal about who buys next.",
+        + signal_sentence(best, worst),
         f"- **Ranking:** {verdict(ranking)}",
         f"- **Movement:** of the {units.integer(then_valuable)} customers in {', '.join(valuable)} at the "
         f"cutoff, **{units.integer(len(fallen))}** are now in {', '.join(at_risk)} "
