@@ -40,12 +40,14 @@ from bad_input_support import (
 )
 
 from rfm_helpers.atomic import FORMULA_TRIGGERS
-from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from rfm_helpers.runs import runner
-from rfm_helpers.runs.pipeline import Step
+from rfm_helpers.runs.pipeline import Step, load_pipeline
 
 pytestmark = pytest.mark.slow
 
+STEPS = len(load_pipeline(NOTEBOOKS_DIR, "transactions"))
+"""Steps of the transactions pipeline, as the runner's progress lines count them."""
 SIGINT_TIMEOUT_S = 300
 """Longest wait for the runner's output before the signal is sent."""
 STOPPED_WITHIN_S = 15
@@ -238,7 +240,7 @@ def test_reports_folder_read_only_at_publishing_keeps_the_last_report(
         f"Publishing failed. Cannot write to {reports}/ ({refused[0]}): check its permissions, or set "
         f"RFM_OUTPUT_ROOT to a folder you can write to. {baseline.published} is unchanged."
     )
-    assert "[5/5] 05_insights: done in" in outcome.out and outcome.out.rstrip().endswith("FAILED")
+    assert f"[5/{STEPS}] 05_insights: done in" in outcome.out and outcome.out.rstrip().endswith("FAILED")
     assert not [p.name for p in reports.iterdir() if p.name.startswith(".staging-")]
     record("reports/ read-only at publishing", outcome.err, seconds)
 
@@ -267,7 +269,9 @@ def test_unexpected_error_is_one_line_with_the_traceback_saved(
         "Unexpected error (RuntimeError: injected: cannot fingerprint 02_eda …); "
         f"{baseline.published} is unchanged. Please report it: the traceback is in {log}."
     )
-    assert "[3/5] 03_rfm_scoring: running…" in outcome.out and "03_rfm_scoring: done" not in outcome.out
+    assert (
+        f"[3/{STEPS}] 03_rfm_scoring: running…" in outcome.out and "03_rfm_scoring: done" not in outcome.out
+    )
     saved = log.read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in saved and "in broken_fingerprint" in saved
     assert "(second line of the message)" in saved
