@@ -46,3 +46,11 @@ def test_signal_is_claimed_only_when_the_intervals_do_not_overlap() -> None:
     )
     overlapping = pd.Series({"share_low": 0.70, "share_high": 0.79})
     assert "do not clearly tell" in outlook.signal_sentence(best, overlapping)
+
+
+def test_a_model_without_predictions_for_some_customers_is_not_ranked() -> None:
+    ranking = _ranking(0.741, math.nan, 0.688)
+    ranking.attrs = {"unscored": {"bgnbd expected purchases": 1343}}
+    text = outlook.verdict(ranking)
+    assert text.startswith("The model gave no prediction for 1,343 customers")
+    assert "AUC 0.741" in text and "0.688" in text

@@ -234,14 +234,20 @@ def ranking_quality(
         "naive rate": naive_rate(summary, float(holdout_days)).to_numpy(),
     }
     ordered = frame["ordered"].to_numpy()
+    # A ranking with a missing score (the model's numerics failing for some customers) is not
+    # judged on the others: its row stays undefined and ``unscored`` says how many.
+    unscored = {name: int(np.isnan(values).sum()) for name, values in rankings.items()}
     out = pd.DataFrame(
         {
             "ranking": list(rankings),
-            "auc": [auc(v, ordered) for v in rankings.values()],
-            "top_decile_capture": [top_capture(v, ordered) for v in rankings.values()],
+            "auc": [auc(v, ordered) if not unscored[n] else np.nan for n, v in rankings.items()],
+            "top_decile_capture": [
+                top_capture(v, ordered) if not unscored[n] else np.nan for n, v in rankings.items()
+            ],
         }
     )
     out.attrs = {
+        "unscored": unscored,
         "customers": len(frame),
         "ordered": int(ordered.sum()),
         "model": fit.model,

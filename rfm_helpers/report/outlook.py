@@ -80,6 +80,13 @@ def verdict(ranking: pd.DataFrame) -> str:
     score = auc["R+F+M score sum"]
     model_name = next(r for r in auc if r.endswith("expected purchases"))
     model, naive = auc[model_name], auc["naive rate"]
+    missing = ranking.attrs.get("unscored", {}).get(model_name, 0)
+    if missing and pd.notna(score):
+        return (
+            f"The model gave no prediction for {units.integer(missing)} customers (its numerics fail "
+            f"on them), so it is not ranked; the RFM score reaches AUC {score:.3f} and a naive rate "
+            f"baseline {naive:.3f}."
+        )
     if pd.isna(score) or pd.isna(model):
         return (
             "In the held-out window either nobody or everybody ordered again, so no ranking can be "
