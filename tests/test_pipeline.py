@@ -30,8 +30,9 @@ import pytest
 import yaml
 from shared_data import ONLINE_RETAIL_II, ONLINE_RETAIL_II_COLUMNS
 
-from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from rfm_helpers.runs import runner
+from rfm_helpers.runs.pipeline import load_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -40,15 +41,8 @@ RAW = PROJECT_ROOT / "data" / "raw" / "online_retail.parquet"
 RAW_DIR = RAW.parent
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 
-REPORTS = (
-    "01_cleaning",
-    "02_eda",
-    "03_rfm_scoring",
-    "04_clustering",
-    "05_insights",
-    "06_outlook",
-    "07_dashboard",
-)
+REPORTS = tuple(step.name for step in load_pipeline(NOTEBOOKS_DIR, "transactions"))
+"""The pages a transactions run publishes (their order is tested in tests/test_notebooks.py)."""
 EXPORT = "customer_segments.csv"
 MISSING_TEXT = {"", "nan", "NaN", "None", "NULL"}
 """Text that means "missing" in the inputs (the params' default ``input.missing_text``)."""
