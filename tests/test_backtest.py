@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from rfm_helpers.analysis import backtest, predictive
+from rfm_helpers.analysis import backtest, clustering, predictive
 from rfm_helpers.config import load_config
 from rfm_helpers.data import reference
 from rfm_helpers.paths import PROJECT_ROOT
@@ -82,6 +82,27 @@ def test_outcomes_by_group_by_hand():
     assert out.loc["G2", "lift"] == pytest.approx(0.2 / 0.6)
     assert out.loc["G3", ["repeat_share", "share_low", "lift"]].isna().all()
     assert out.attrs == {"overall_share": pytest.approx(0.6), "customers": 15, "ordered": 9}
+    # G1 orders: eight 2s and two 0s: mean 1.6, s² = (8 * 0.16 + 2 * 2.56) / 9 = 6.4 / 9,
+    # half-width 1.959964 * 0.843274 / sqrt(10) = 0.522657.
+    assert (out.loc["G1", "orders_low"], out.loc["G1", "orders_high"]) == pytest.approx(
+        (1.6 - 0.522657, 1.6 + 0.522657), abs=1e-6
+    )
+    # G2 revenue: 60, 0, 0, 0, 0: mean 12, s² = (48² + 4 * 12²) / 4 = 720, s = 26.832816,
+    # half-width 1.959964 * 26.832816 / sqrt(5) = 23.519568; no revenue is negative, so the
+    # lower bound -11.52 becomes 0.
+    assert (out.loc["G2", "revenue_low"], out.loc["G2", "revenue_high"]) == pytest.approx(
+        (0.0, 12 + 23.519568), abs=1e-5
+    )
+    assert out.loc["G3", ["orders_low", "revenue_high"]].isna().all()
+
+
+def test_mean_interval_needs_two_values():
+    assert all(math.isnan(v) for v in backtest.mean_interval([5.0]))
+    assert backtest.mean_interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
+    # A negative value (net returns) keeps the lower bound as computed: mean 0, s = sqrt(2),
+    # n = 2, half-width z * sqrt(2) / sqrt(2) = z.
+    low, high = backtest.mean_interval([-1.0, 1.0])
+    assert (low, high) == pytest.approx((-backtest.Z_95, backtest.Z_95))
 
 
 # --- ranking quality ---------------------------------------------------------------------------
@@ -297,6 +318,22 @@ def test_backtest_of_the_default_run(default_run):
     assert int(moves.counts.loc["new"].sum()) == len(set(now["customer_id"]) - set(then["customer_id"]))
     assert int(moves.counts.sum().sum()) == len(set(now["customer_id"]) | set(then["customer_id"]))
     assert len(fell) > 0 and fell["group_now"].astype(str).isin(at_risk).all(), report
+
+    # Clusters fitted now, customers placed as of the cutoff: the cluster values order (1 = most
+    # valuable) is the order of who ordered again, Dormant last.
+    ccfg = cfg.clustering
+    X, _scaler = clustering.prepare_features(now, ccfg.features, ccfg.log_transform)
+    labels, _centroids = clustering.fit_clusters(X, ccfg.k, ccfg.random_state, ccfg.n_init, ccfg.features)
+    names = clustering.name_clusters(now, labels, ccfg.features, cfg.report.recent_days, k=ccfg.k)
+    clustered = now.assign(cluster=labels, cluster_name=pd.Categorical.from_codes(labels - 1, names))
+    placed = backtest.clusters_at_cutoff(then, clustered, ccfg)
+    by_cluster = backtest.outcomes_by(placed, holdout, "cluster_name")
+    print(
+        _format(by_cluster[["cluster_name", "customers", "repeat_share", "share_low", "share_high", "lift"]])
+    )
+    assert by_cluster["customers"].sum() == len(then)
+    assert by_cluster["repeat_share"].is_monotonic_decreasing, by_cluster
+    assert clustering.base_name(str(by_cluster["cluster_name"].iloc[-1])) == clustering.DORMANT
 
 
 @pytest.mark.slow

@@ -362,3 +362,32 @@ def test_cluster_profile():
     assert profile["revenue_share"].tolist() == [0.8, 0.2, 0.0]  # 200 / 250, 50 / 250
     no_money = cluster_profile(df.drop(columns="monetary"), labels, ["recency"], ["A", "B"])
     assert "revenue_share" not in no_money.columns
+
+
+def test_assign_to_clusters_by_hand():
+    # Cluster 1 holds (0, 0) and (0, 2), cluster 2 holds (10, 10) and (10, 12). The space: means
+    # (5, 6), standard deviations 5 and sqrt(26); centroids (-1, -5/sqrt(26)) and (1, 5/sqrt(26)).
+    clustered = pd.DataFrame(
+        {"recency": [0.0, 0.0, 10.0, 10.0], "monetary": [0.0, 2.0, 10.0, 12.0], "cluster": [1, 1, 2, 2]}
+    )
+    rows = pd.DataFrame({"recency": [1.0, 9.0, 5.0, -20.0], "monetary": [1.0, 9.0, 6.0, 100.0]})
+    # (5, 6) is the origin, equidistant from both centroids: the lower number wins.
+    labels = clustering.assign_to_clusters(clustered, ["recency", "monetary"], False, rows)
+    assert labels.tolist() == [1, 2, 1, 2]
+    # Each clustered row goes back to its own cluster.
+    assert clustering.assign_to_clusters(clustered, ["recency", "monetary"], False, clustered).tolist() == [
+        1,
+        1,
+        2,
+        2,
+    ]
+
+
+def test_assign_to_clusters_uses_the_clustered_space_with_log1p():
+    # log1p space: cluster 1 at log1p(0) = 0, cluster 2 at log1p(99) = log(100). A row at 9
+    # (log1p = log 10, half of log 100) is a tie; 8 is nearer cluster 1, 10 nearer cluster 2.
+    clustered = pd.DataFrame({"monetary": [0.0, 99.0], "cluster": [1, 2]})
+    labels = clustering.assign_to_clusters(
+        clustered, ["monetary"], True, pd.DataFrame({"monetary": [8, 9, 10]})
+    )
+    assert labels.tolist() == [1, 1, 2]

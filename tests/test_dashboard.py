@@ -251,3 +251,15 @@ def test_extra_panel_is_embedded_with_its_data():
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="monetary"):
         render_dashboard(customer_table(5).drop(columns="monetary"), title="t", currency="£")
+
+
+def test_migration_panel_rows_end_with_new_and_name_the_cutoff():
+    panel = dashboard.migration_panel(["G1", "G2"], ["G1", "G2"], "11 Sep 2011")
+    assert panel.data["then"] == ["G1", "G2", "new"] and panel.data["now"] == ["G1", "G2"]
+    assert panel.title == "Migration: each group at the backtest cutoff (11 Sep 2011) and now"
+    assert panel.data["corner"] == "Group at 11 Sep 2011 ↓ / now →"
+    page = render_dashboard(
+        customer_table(5).assign(group_then="new"), title="t", currency="£", extra_panels=[panel]
+    )
+    assert payload_of(page)["panels"][0]["thenColumn"] == "group_then"
+    assert 'class="rd-grid"' in page, "not rd-table: the row table's selectors must not see it"

@@ -54,3 +54,12 @@ def test_a_model_without_predictions_for_some_customers_is_not_ranked() -> None:
     text = outlook.verdict(ranking)
     assert text.startswith("The model gave no prediction for 1,343 customers")
     assert "AUC 0.741" in text and "0.688" in text
+
+
+def test_dashboard_values_mark_customers_first_scored_after_the_cutoff_as_new() -> None:
+    predictions = pd.DataFrame({"customer_id": ["a", "b", "c"], "expected_value": [1.234, 2.0, float("nan")]})
+    then = pd.DataFrame({"customer_id": ["a", "c", "z"], "group": ["Loyal & High-Value", "High-Risk", "X"]})
+    values = outlook.dashboard_values(predictions, then)
+    assert values["group_then"].tolist() == ["Loyal & High-Value", "new", "High-Risk"]
+    assert values["expected_value"].tolist()[:2] == [1.23, 2.0]
+    assert "group_then" not in outlook.dashboard_values(predictions).columns

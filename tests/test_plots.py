@@ -667,3 +667,24 @@ def test_cluster_panels_value_ticks_stay_apart_with_a_currency_code():
         plots.cluster_medians(profile, ["monetary"], currency="£").axes[0].xaxis.get_major_formatter()(2e6, 0)
         == "£2M"
     )
+
+
+def test_migration_flow_labels_agree_with_the_counts():
+    counts = pd.DataFrame(
+        [[5, 2, 0], [1, 3, 0], [4, 0, 0]],
+        index=pd.Index(["Loyal & High-Value", "High-Risk", "new"], name="group_then"),
+        columns=pd.Index(["Loyal & High-Value", "High-Risk", "gone"], name="group_now"),
+    )
+    fig = plots.migration_flow(counts, "group")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    # Left: row totals; right: column totals; "gone" has nobody and is left out.
+    assert "Loyal & High-Value (7)" in texts and "High-Risk (4)" in texts and "new (4)" in texts
+    assert "Loyal & High-Value (10)" in texts and "High-Risk (5)" in texts
+    assert not any(t.startswith("gone") for t in texts)
+    # One band per non-zero move (5 of them); bars are patches, bands are fills.
+    assert len(fig.axes[0].collections) == 5
+    colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches}
+    assert plots.style.OUTSIDE in colours and plots.style.GROUP_COLORS["High-Risk"] in colours
+    assert "Where each group's customers went" in plots.figure_title(fig)
+    with pytest.raises(ValueError, match="empty"):
+        plots.migration_flow(counts * 0, "group")

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rfm_helpers.analysis import metrics, predictive, scoring, segments
-from rfm_helpers.config import PredictConfig, RFMConfig
+from rfm_helpers.analysis import clustering, metrics, predictive, scoring, segments
+from rfm_helpers.config import ClusteringConfig, PredictConfig, RFMConfig
 
 Z_95 = float(stats.norm.ppf(0.975))
 """The two-sided 95 % normal quantile (1.95996...) of the Wilson intervals."""
@@ -60,6 +60,25 @@ def score_at_cutoff(
     return segments.assign_segments(scored, segment_table, groups)
 
 
+def clusters_at_cutoff(
+    scored_then: pd.DataFrame, clustered: pd.DataFrame, cluster_cfg: ClusteringConfig
+) -> pd.DataFrame:
+    """``scored_then`` with ``cluster`` and ``cluster_name``: each customer as of the cutoff in
+    the run's cluster whose centroid is nearest (:func:`clustering.assign_to_clusters`), so the
+    clusters keep the names the clustering page gives them. ``clustered``: that step's table
+    (``cluster_cfg.features``, ``cluster``, ``cluster_name``). ``cluster_name`` is a Categorical
+    in cluster-number order, every cluster listed."""
+    names = clustered.drop_duplicates("cluster").sort_values("cluster")
+    numbers = clustering.assign_to_clusters(
+        clustered, cluster_cfg.features, cluster_cfg.log_transform, scored_then
+    )
+    by_number = dict(zip(names["cluster"], names["cluster_name"].astype(str), strict=True))
+    out = scored_then.copy()
+    out["cluster"] = numbers
+    out["cluster_name"] = pd.Categorical([by_number[n] for n in numbers], categories=list(by_number.values()))
+    return out
+
+
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -81,6 +100,22 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return low, high
 
 
+def mean_interval(values: pd.Series | np.ndarray, z: float = Z_95) -> tuple[float, float]:
+    """Normal-approximation interval of a mean: mean ± z · s / √n with the sample standard
+    deviation s (ddof 1); NaN, NaN for fewer than two values. Per-customer orders and revenue
+    are skewed, but the groups it is used on hold hundreds of customers, where the mean is close
+    to normal (central limit theorem); a small group's interval is wide, as it should be. When
+    no value is negative (orders; revenue without net returns) the lower bound is at least 0:
+    such a mean cannot be negative."""
+    array = np.asarray(values, dtype="float64")
+    if len(array) < 2:
+        return float("nan"), float("nan")
+    half = z * float(array.std(ddof=1)) / math.sqrt(len(array))
+    centre = float(array.mean())
+    low = centre - half
+    return (max(low, 0.0) if array.min() >= 0 else low), centre + half
+
+
 def _with_outcomes(scored: pd.DataFrame, holdout: pd.DataFrame) -> pd.DataFrame:
     """``scored`` with ``orders`` and ``revenue`` in the window (0 for a customer the holdout
     mart does not list) and ``ordered`` (at least one order)."""
@@ -99,8 +134,10 @@ def outcomes_by(scored: pd.DataFrame, holdout: pd.DataFrame, by: str = "segment"
     One row per category (every category of a Categorical, in its order; else sorted), with
     ``customers``, ``ordered`` (customers with an order in the window), ``repeat_share``
     (ordered / customers) and its 95 % Wilson interval ``share_low`` / ``share_high``,
-    ``orders_per_customer``, ``revenue_per_customer`` and ``lift`` (repeat_share / the share of
-    all scored customers). ``attrs``: ``overall_share``, ``customers``, ``ordered``.
+    ``orders_per_customer`` and ``revenue_per_customer`` in the window with their 95 %
+    intervals (:func:`mean_interval`: ``orders_low`` / ``orders_high``, ``revenue_low`` /
+    ``revenue_high``) and ``lift`` (repeat_share / the share of all scored customers).
+    ``attrs``: ``overall_share``, ``customers``, ``ordered``.
     """
     if by not in scored.columns:
         raise ValueError(f"scored has no column {by!r} (columns: {', '.join(map(str, scored.columns))})")
@@ -122,6 +159,13 @@ def outcomes_by(scored: pd.DataFrame, holdout: pd.DataFrame, by: str = "segment"
     out["share_high"] = [high for _, high in bounds]
     out["orders_per_customer"] = out["orders"] / customers
     out["revenue_per_customer"] = out["revenue"] / customers
+    for measure in ("orders", "revenue"):
+        bounds = [
+            mean_interval(grouped.get_group(c)[measure]) if n else (np.nan, np.nan)
+            for c, n in zip(out.index, out["customers"], strict=True)
+        ]
+        out[f"{measure}_low"] = [low for low, _ in bounds]
+        out[f"{measure}_high"] = [high for _, high in bounds]
     overall = float(frame["ordered"].mean()) if len(frame) else float("nan")
     out["lift"] = out["repeat_share"] / overall if overall > 0 else float("nan")
     out = out.drop(columns=["orders", "revenue"]).reset_index()
@@ -439,8 +483,13 @@ class Outlook:
     """The held-out window [cutoff, end); None when the data are too short for a backtest."""
     by_group: pd.DataFrame | None = None
     by_segment: pd.DataFrame | None = None
+    by_cluster: pd.DataFrame | None = None
+    """Per cluster (each customer placed, as of the cutoff, in the run's nearest cluster); None
+    when the run has no clusters."""
     ranking: pd.DataFrame | None = None
     moves: Migration | None = None
+    then: pd.DataFrame | None = None
+    """The customers scored as of the cutoff (:func:`score_at_cutoff`)."""
     fallen: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["customer_id", "group_then"]))
 
 
@@ -452,9 +501,14 @@ def for_run(
     group_playbook: pd.DataFrame,
     rfm_cfg: RFMConfig,
     predict_cfg: PredictConfig,
+    clustered: pd.DataFrame | None = None,
+    cluster_cfg: ClusteringConfig | None = None,
 ) -> Outlook:
     """The predictions at the snapshot and, when the marts (:class:`rfm_helpers.sql.transactions.Marts`)
-    hold a backtest, the backtest, ranking quality, migration and fallen customers."""
+    hold a backtest, the backtest, ranking quality, migration and fallen customers.
+
+    ``clustered``: the clustering step's table (its features, ``cluster`` and ``cluster_name``)
+    with ``cluster_cfg``, for the backtest per cluster (:func:`clusters_at_cutoff`)."""
     btyd = marts.btyd()
     predicted = predictions(
         btyd,
@@ -469,9 +523,14 @@ def for_run(
         return result
     then = score_at_cutoff(marts.customers_calibration(), rfm_cfg, segment_table, groups)
     holdout, calibration = marts.holdout(), marts.btyd_calibration()
-    result.window = marts.backtest_window()
+    result.window, result.then = marts.backtest_window(), then
     result.by_group = outcomes_by(then, holdout, "group")
     result.by_segment = outcomes_by(then, holdout, "segment")
+    if clustered is not None and cluster_cfg is not None:
+        placed = clusters_at_cutoff(then, clustered, cluster_cfg)
+        result.by_cluster = outcomes_by(placed, holdout, "cluster_name")
+        numbers = clustered.drop_duplicates("cluster").set_index("cluster_name")["cluster"]
+        result.by_cluster.insert(0, "cluster", result.by_cluster["cluster_name"].astype(str).map(numbers))
     fit = fit_model(calibration, predict_cfg.model)
     result.ranking = ranking_quality(then, holdout, calibration, fit, predict_cfg.holdout_days)
     result.moves = migration(then, segmented, "group")

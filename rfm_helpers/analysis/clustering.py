@@ -156,6 +156,37 @@ def fit_clusters(
     return new_label[model.labels_], centroids[order]
 
 
+def assign_to_clusters(
+    clustered: pd.DataFrame,
+    features: Sequence[str],
+    log_transform: bool,
+    rows: pd.DataFrame,
+) -> np.ndarray:
+    """The cluster (1..k, the numbers of ``clustered["cluster"]``) whose centroid is nearest to
+    each row of ``rows`` in the space the clusters were fitted in.
+
+    ``clustered``: the clustered table (``features`` and ``cluster``, as the clustering step
+    wrote them). The space is rebuilt from it, as :func:`prepare_features` built it: ``log1p``
+    when ``log_transform``, then z-scores with the clustered rows' mean and standard deviation;
+    a centroid is its cluster's mean in that space (what KMeans converged to). ``rows`` are
+    placed in the same space (their own spread is not used), so a customer scored at another
+    date is put in the cluster whose profile it matched then. Ties go to the lower number.
+    Rows with a missing feature raise ``ValueError``, like :func:`prepare_features`.
+    """
+    fitted, scaler = prepare_features(clustered, list(features), log_transform)
+    labels = clustered["cluster"].to_numpy()
+    numbers = np.unique(labels)
+    centroids = np.vstack([fitted[labels == n].mean(axis=0) for n in numbers])
+    values = rows[list(features)].astype("float64")
+    if values.isna().any().any():
+        raise ValueError(f"Missing values in features: {', '.join(values.columns[values.isna().any()])}")
+    if log_transform:
+        values = np.log1p(values.clip(lower=0))
+    placed = scaler.transform(values)
+    distances = ((placed[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return numbers[distances.argmin(axis=1)]
+
+
 def base_name(cluster_name: str) -> str:
     """The vocabulary word of a cluster name, without the qualifier in brackets or the
     ``#i`` that :func:`name_clusters` adds (the key of the cluster playbook)."""

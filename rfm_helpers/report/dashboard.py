@@ -511,6 +511,10 @@ _CSS = """
  vertical-align:top;text-align:left;max-width:none}
 .rfm-dash .rd-table td.rd-wrap{white-space:normal;min-width:100px;overflow-wrap:anywhere}
 .rfm-dash .rd-table tbody tr:nth-child(even){background:#fafafa}
+.rfm-dash table.rd-grid{border-collapse:collapse;font-size:12px}
+.rfm-dash .rd-grid th,.rfm-dash .rd-grid td{padding:4px 8px;border:1px solid #fff;white-space:nowrap}
+.rfm-dash .rd-grid th{background:#f0f0f0;text-align:left}
+.rfm-dash .rd-grid th.rd-num,.rfm-dash .rd-grid td.rd-num{text-align:right}
 .rfm-dash .rd-swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;
  vertical-align:baseline}
 """
@@ -901,8 +905,9 @@ def run_table(cfg: RunConfig) -> tuple[pd.DataFrame, list[str]]:
     """The rows a run's dashboard shows and the values of its risk column that are at risk.
 
     The rows are the run's main export (``customer_segments.csv`` or ``account_clusters.csv``)
-    as written, plus ``expected_value`` over ``predict.horizon_days`` from the outlook step when
-    the run has one. At risk: the groups (or, for accounts, the clusters) whose goal is a win-back
+    as written, plus, when the run has an outlook step, ``expected_value`` over
+    ``predict.horizon_days`` and (with a backtest) ``group_then``, the group at its cutoff. At risk:
+    the groups (or, for accounts, the clusters) whose goal is a win-back
     (:func:`rfm_helpers.analysis.insights.is_win_back`, the rule every page uses)."""
     import pandas as pd
 
@@ -912,9 +917,115 @@ def run_table(cfg: RunConfig) -> tuple[pd.DataFrame, list[str]]:
     )
     predictions = cfg.outlook_dir / "predictions.parquet"
     if cfg.accounts is None and predictions.is_file():
-        value = pd.read_parquet(predictions, columns=["customer_id", "expected_value"])
-        table = table.merge(value, on="customer_id", how="left")
+        table = table.merge(pd.read_parquet(predictions), on="customer_id", how="left")
     spec = DashboardSpec.infer(table)
     goals = table["goal"].astype(str) if "goal" in table else pd.Series("", index=table.index)
     at_risk = sorted(set(table.loc[goals.map(is_win_back), spec.risk_column].astype(str)))
     return table, at_risk
+
+
+MIGRATION_SCRIPT = r"""
+const head = panel.querySelector('thead'), body = panel.querySelector('tbody');
+const note = panel.querySelector('[data-role="migration-note"]');
+const cell = (tag, text, attrs) => {
+  const c = document.createElement(tag);
+  c.textContent = text;
+  Object.entries(attrs || {}).forEach(([k, v]) => c.setAttribute(k, v));
+  return c;
+};
+const top = document.createElement('tr');
+top.appendChild(cell('th', data.corner, {scope: 'col'}));
+data.now.forEach(name => top.appendChild(cell('th', name, {scope: 'col', class: 'rd-num'})));
+top.appendChild(cell('th', 'Total', {scope: 'col', class: 'rd-num'}));
+head.appendChild(top);
+const lo = [247, 251, 255], hi = [8, 48, 107];  // the R x F heatmap's blues
+dashboard.onUpdate(rows => {
+  const counts = data.then.map(() => data.now.map(() => 0));
+  rows.forEach(i => {
+    const a = data.then.indexOf(String(dashboard.value(data.thenColumn, i)));
+    const b = data.now.indexOf(String(dashboard.value(data.nowColumn, i)));
+    if (a >= 0 && b >= 0) counts[a][b] += 1;
+  });
+  body.replaceChildren();
+  let moved = 0, scored = 0, fresh = 0;
+  counts.forEach((row, a) => {
+    const total = row.reduce((sum, c) => sum + c, 0);
+    const isNew = data.then[a] === data.newLabel;
+    if (isNew) fresh += total; else scored += total;
+    const tr = document.createElement('tr');
+    tr.appendChild(cell('th', data.then[a], {scope: 'row'}));
+    row.forEach((c, b) => {
+      if (!isNew && data.then[a] !== data.now[b]) moved += c;
+      const share = total ? c / total : 0;
+      const text = dashboard.format.integer(c) + (total ? ' (' + dashboard.format.pct(share) + ')' : '');
+      const td = cell('td', text, {class: 'rd-num', 'data-then': data.then[a], 'data-now': data.now[b]});
+      const rgb = lo.map((x, j) => Math.round(x + (hi[j] - x) * share));
+      td.style.background = 'rgb(' + rgb.join(',') + ')';
+      td.style.color = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255 > 0.5 ? '#222' : '#fff';
+      tr.appendChild(td);
+    });
+    tr.appendChild(cell('td', dashboard.format.integer(total), {class: 'rd-num', 'data-then': data.then[a],
+      'data-now': 'total'}));
+    body.appendChild(tr);
+  });
+  const integer = dashboard.format.integer;
+  note.textContent = 'Of the ' + integer(scored) + ' ' + data.entity + ' in view scored at the cutoff, ' +
+    integer(moved) + ' are in another ' + data.noun + ' now; ' + integer(fresh) + ' are ' + data.newLabel +
+    ' (first scored after it).';
+});
+"""
+"""The migration panel's script (:func:`migration_panel`): counts the rows in view by their
+category at the cutoff and now, shaded by each row's share, after every filter change."""
+
+
+def migration_panel(
+    then_order: Sequence[str],
+    now_order: Sequence[str],
+    cutoff: str,
+    *,
+    then_column: str = "group_then",
+    now_column: str = "group",
+    new_label: str = "new",
+    entity: str = "customers",
+) -> ExtraPanel:
+    """The segment migration as a dashboard panel: rows are the categories at the cutoff
+    (``then_order``, then ``new_label`` for rows first scored after it), columns those now
+    (``now_order``); each cell counts the rows in view that made that move, with its share of
+    the row, and follows every filter. ``cutoff``: the date as the page writes it."""
+    noun = now_column.replace("_", " ")
+    data = {
+        "thenColumn": then_column,
+        "nowColumn": now_column,
+        "then": [*map(str, then_order), new_label],
+        "now": [str(n) for n in now_order],
+        "corner": f"{noun.capitalize()} at {cutoff} ↓ / now →",
+        "newLabel": new_label,
+        "entity": entity,
+        "noun": noun,
+    }
+    markup = (
+        f'<p class="rd-sub" data-role="migration-note"></p><div class="rd-scroll">'
+        f'<table class="rd-grid" aria-label="{html.escape(noun)} migration">'
+        "<thead></thead><tbody></tbody></table></div>"
+    )
+    return ExtraPanel(
+        title=f"Migration: each {noun} at the backtest cutoff ({cutoff}) and now",
+        html=markup,
+        data=data,
+        script=MIGRATION_SCRIPT,
+    )
+
+
+def run_panels(cfg: RunConfig, table: pd.DataFrame) -> list[ExtraPanel]:
+    """The run's extra panels: the group migration when :func:`run_table` has ``group_then``
+    (a transactions run whose outlook step made a backtest), groups in the reference order."""
+    if "group_then" not in table.columns:
+        return []
+    from rfm_helpers.analysis.backtest import NEW
+    from rfm_helpers.data import reference
+    from rfm_helpers.sql.transactions import Marts
+
+    order = reference.load_segment_groups(cfg.reference.segment_groups, table["segment"].unique())
+    groups = list(dict.fromkeys(order["group"].astype(str)))
+    cutoff, _end = Marts.for_run(cfg).backtest_window()
+    return [migration_panel(groups, groups, f"{cutoff:%d %b %Y}", new_label=NEW, entity=cfg.entity)]

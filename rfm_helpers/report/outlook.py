@@ -7,10 +7,12 @@ shown as money and a share always reads as a percentage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from rfm_helpers import units
-from rfm_helpers.analysis.backtest import Migration, Outlook
+from rfm_helpers.analysis.backtest import NEW, Migration, Outlook
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
 """``predict.model`` as the literature writes it."""
@@ -24,23 +26,33 @@ def _interval(low: float, high: float) -> str:
     return f"{units.percent(low)} to {units.percent(high)}"
 
 
+def _mean_with_interval(mean: float, low: float, high: float, fmt: Callable[[float], str]) -> str:
+    if pd.isna(mean):
+        return "–"
+    if pd.isna(low) or pd.isna(high):
+        return fmt(mean)
+    return f"{fmt(mean)} ({fmt(low)} to {fmt(high)})"
+
+
 def backtest_view(table: pd.DataFrame, by: str, currency: str) -> pd.DataFrame:
-    """:func:`~rfm_helpers.analysis.backtest.outcomes_by` as readable text, one row per category."""
+    """:func:`~rfm_helpers.analysis.backtest.outcomes_by` as readable text, one row per category;
+    the per-customer means carry their 95 % intervals in brackets."""
+
+    def per_customer(measure: str, fmt: Callable[[float], str]) -> list[str]:
+        columns = [f"{measure}_per_customer", f"{measure}_low", f"{measure}_high"]
+        return [_mean_with_interval(*row, fmt) for row in table[columns].itertuples(index=False)]
+
     return pd.DataFrame(
         {
-            by.capitalize(): table[by].astype(str),
+            by.replace("_name", "").capitalize(): table[by].astype(str),
             "Customers at the cutoff": table["customers"].map(units.integer),
             "Ordered again": table["ordered"].map(units.integer),
             "Repeat share": table["repeat_share"].map(lambda v: "–" if pd.isna(v) else units.percent(v)),
             "95 % interval": [
                 _interval(lo, hi) for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
             ],
-            "Orders per customer": table["orders_per_customer"].map(
-                lambda v: "–" if pd.isna(v) else f"{v:.2f}"
-            ),
-            "Revenue per customer": table["revenue_per_customer"].map(
-                lambda v: "–" if pd.isna(v) else units.money(v, currency)
-            ),
+            "Orders per customer (95 %)": per_customer("orders", lambda v: f"{v:.2f}"),
+            "Revenue per customer (95 %)": per_customer("revenue", lambda v: units.money(v, currency)),
             "Lift": table["lift"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}×"),
         }
     )
@@ -104,16 +116,31 @@ def verdict(ranking: pd.DataFrame) -> str:
     )
 
 
-def signal_sentence(best: pd.Series, worst: pd.Series) -> str:
-    """Whether the groups' repeat shares really differ: the 95 % intervals of the best and the
-    worst group do not overlap (then the groups carry signal about who buys next)."""
+def signal_sentence(best: pd.Series, worst: pd.Series, noun: str = "groups") -> str:
+    """Whether the ``noun``'s (groups', clusters') repeat shares really differ: the 95 %
+    intervals of the best and the worst do not overlap (then they carry signal about who buys
+    next)."""
     if (
         pd.notna(best["share_low"])
         and pd.notna(worst["share_high"])
         and best["share_low"] > worst["share_high"]
     ):
-        return "Their 95 % intervals do not overlap: the groups carry real signal about who buys next."
-    return "Their 95 % intervals overlap: on this data the groups do not clearly tell who buys next."
+        return f"Their 95 % intervals do not overlap: the {noun} carry real signal about who buys next."
+    return f"Their 95 % intervals overlap: on this data the {noun} do not clearly tell who buys next."
+
+
+def cluster_sentence(by_cluster: pd.DataFrame) -> str:
+    """The clusters' backtest in one line: the clusters with the highest and the lowest repeat
+    share, and whether their intervals overlap (:func:`signal_sentence`)."""
+    rows = by_cluster[by_cluster["customers"] > 0]
+    best = rows.loc[rows["repeat_share"].idxmax()]
+    worst = rows.loc[rows["repeat_share"].idxmin()]
+    return (
+        f"- **Clusters:** placed in the run's nearest cluster as of the cutoff, "
+        f"{best['cluster_name']} ordered again {units.percent(best['repeat_share'])} of the time "
+        f"(lift {best['lift']:.2f}×) and {worst['cluster_name']} {units.percent(worst['repeat_share'])} "
+        f"(lift {worst['lift']:.2f}×). " + signal_sentence(best, worst, "clusters")
+    )
 
 
 def findings(result: Outlook, currency: str) -> str:
@@ -133,6 +160,7 @@ def findings(result: Outlook, currency: str) -> str:
         f"{best['group']} {units.percent(best['repeat_share'])} (lift {best['lift']:.2f}×), "
         f"{worst['group']} {units.percent(worst['repeat_share'])} (lift {worst['lift']:.2f}×). "
         + signal_sentence(best, worst),
+        *([cluster_sentence(result.by_cluster)] if result.by_cluster is not None else []),
         f"- **Ranking:** {verdict(ranking)}",
         f"- **Movement:** of the {units.integer(then_valuable)} customers in {', '.join(valuable)} at the "
         f"cutoff, **{units.integer(len(fallen))}** are now in {', '.join(at_risk)} "
@@ -159,12 +187,17 @@ def findings(result: Outlook, currency: str) -> str:
     return "\n".join(lines)
 
 
-def dashboard_values(predictions: pd.DataFrame) -> pd.DataFrame:
-    """``customer_id`` and ``expected_value`` (to the cent) for the dashboard; the fit notes stay
-    on the outlook page."""
+def dashboard_values(predictions: pd.DataFrame, then: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``customer_id`` and ``expected_value`` (to the cent) for the dashboard and, with ``then``
+    (the customers scored at the backtest cutoff), ``group_then``: each customer's group at the
+    cutoff, ``new`` (:data:`~rfm_helpers.analysis.backtest.NEW`) when not scored then. The fit
+    notes stay on the outlook page."""
     table = pd.DataFrame(
         {"customer_id": predictions["customer_id"], "expected_value": predictions["expected_value"].round(2)}
     )
+    if then is not None:
+        groups = then.set_index("customer_id")["group"].astype(str)
+        table["group_then"] = table["customer_id"].map(groups).fillna(NEW)
     table.attrs = {}
     return table
 

@@ -489,6 +489,79 @@ def repeat_shares(table: pd.DataFrame, category: str, window_days: int) -> Figur
     return fig
 
 
+FLOW_GAP = 0.02
+"""Vertical gap between the stacked categories of :func:`migration_flow` (share of the total)."""
+
+
+def _stack(sizes: np.ndarray, total: float) -> np.ndarray:
+    """Bottom of each of ``sizes`` stacked top to bottom on [0, 1], with :data:`FLOW_GAP` between."""
+    heights = sizes / total * (1 - FLOW_GAP * (len(sizes) - 1))
+    tops = 1 - np.concatenate([[0.0], np.cumsum(heights[:-1] + FLOW_GAP)])
+    return tops - heights
+
+
+def migration_flow(counts: pd.DataFrame, category: str, entity: str = "customers") -> Figure:
+    """Where each category's customers went: the categories at the cutoff stacked on the left
+    (rows of ``counts``, :class:`rfm_helpers.analysis.backtest.Migration`), those now on the right
+    (its columns), every height proportional to its customers, and a band from each left
+    category to each right one as wide as the customers who made that move, in the colour of
+    the category they left ("new" and "gone": :data:`style.OUTSIDE`). A category without
+    customers on its side is left out."""
+    counts = counts.loc[counts.sum(axis=1) > 0, counts.sum(axis=0) > 0]
+    values = counts.to_numpy(dtype="float64")
+    total = values.sum()
+    if total == 0:
+        raise ValueError("migration_flow: the transition matrix is empty")
+    rows, columns = [str(r) for r in counts.index], [str(c) for c in counts.columns]
+    kind = style.kind_of(category)
+    palette = style.color_map([r for r in rows if r in columns], kind)
+    colour = {name: palette.get(name, style.OUTSIDE) for name in [*rows, *columns]}
+    left_bottom = _stack(values.sum(axis=1), total)
+    right_bottom = _stack(values.sum(axis=0), total)
+    scale = (1 - FLOW_GAP * (len(rows) - 1)) / total, (1 - FLOW_GAP * (len(columns) - 1)) / total
+    fig, ax = plt.subplots(figsize=(10, max(4.5, 0.55 * max(len(rows), len(columns)) + 2)))
+    x_left, x_right, bar = 0.0, 1.0, 0.04
+    left_used = left_bottom + values.sum(axis=1) * scale[0]  # bands fill each bar from its top
+    right_used = right_bottom + values.sum(axis=0) * scale[1]
+    curve = np.linspace(0, 1, 50)
+    ease = 3 * curve**2 - 2 * curve**3  # a smooth S from left to right
+    for i, row in enumerate(rows):
+        for j in range(len(columns)):
+            if values[i, j] == 0:
+                continue
+            left_h, right_h = values[i, j] * scale[0], values[i, j] * scale[1]
+            top = left_used[i] + (right_used[j] - left_used[i]) * ease
+            bottom = (left_used[i] - left_h) + ((right_used[j] - right_h) - (left_used[i] - left_h)) * ease
+            xs = x_left + bar + (x_right - x_left - 2 * bar) * curve
+            ax.fill_between(xs, bottom, top, color=colour[row], alpha=0.45, linewidth=0)
+            left_used[i] -= left_h
+            right_used[j] -= right_h
+    for names, bottoms, sizes, x, side in (
+        (rows, left_bottom, values.sum(axis=1), x_left, "right"),
+        (columns, right_bottom, values.sum(axis=0), x_right - bar, "left"),
+    ):
+        for name, low, size in zip(names, bottoms, sizes, strict=True):
+            height = size * (scale[0] if side == "right" else scale[1])
+            ax.add_patch(mpl.patches.Rectangle((x, low), bar, height, color=colour[name], linewidth=0))
+            label_x = x - 0.01 if side == "right" else x + bar + 0.01
+            ax.text(
+                label_x,
+                low + height / 2,
+                f"{name} ({units.integer(size)})",
+                ha=side,
+                va="center",
+                fontsize=9,
+            )
+    ax.set_xlim(-0.35, 1.35)
+    ax.set_ylim(-0.02, 1.02)
+    ax.axis("off")
+    noun = _category_noun(category)
+    ax.text(x_left + bar / 2, 1.04, f"{noun.capitalize()} at the cutoff", ha="center", fontsize=10)
+    ax.text(x_right - bar / 2, 1.04, f"{noun.capitalize()} now", ha="center", fontsize=10)
+    ax.set_title(f"Where each {noun}'s {entity} went, from the cutoff to now ({entity} per band)", pad=22)
+    return _finish(fig)
+
+
 # --- clustering -----------------------------------------------------------------------
 
 

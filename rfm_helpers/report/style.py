@@ -107,6 +107,9 @@ POSITIVE = "#55a868"
 """Additions (a cleaning rule that adds revenue back)."""
 SECOND_SERIES = "#dd8452"
 """A second measure on a twin axis (orders beside revenue, silhouette beside inertia)."""
+OUTSIDE = "#d8c07a"
+"""Customers outside the scoring at one of two dates (a migration's "new" and "gone"): a sand
+no segment, group or cluster uses."""
 SCORE_COLORS: dict[str, str] = {"Recency": "#66c2a5", "Frequency": "#fc8d62", "Monetary": "#8da0cb"}
 """The three RFM metrics, wherever they are compared side by side."""
 

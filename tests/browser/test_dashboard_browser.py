@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select
 
 from browser.report_browser import ALLOWED_URL_SCHEMES, SCREENSHOT_DIR, Browser
 from rfm_helpers.paths import PROJECT_ROOT
-from rfm_helpers.report.dashboard import render_dashboard
+from rfm_helpers.report.dashboard import migration_panel, render_dashboard
 from rfm_helpers.runs import runner
 
 pytestmark = pytest.mark.slow
@@ -235,6 +235,48 @@ def test_above_max_rows_the_page_says_how_many_it_shows(browser, customers, tmp_
     assert note.is_displayed()
     assert note.text.startswith(f"Showing the top 100 of {len(customers):,} customers by revenue")
     assert len(table_rows(browser)) == 100 == shown_count(browser)
+
+
+def test_migration_panel_counts_the_rows_in_view(browser, customers, tmp_path, shots):
+    """The migration panel (rfm_helpers.report.dashboard.migration_panel) counts, for the rows in
+    view, each move from the group at the cutoff to the group now, as pandas counts them."""
+    groups = ["Loyal & High-Value", "High-Risk", "New & Potential", "Inactive & Lost"]
+    # A group at the cutoff made up from the id (any values will do: the panel must count them).
+    numbers = customers["customer_id"].astype(int)
+    then = [groups[n % 4] if n % 5 else "new" for n in numbers]
+    table = customers.assign(group_then=then)
+    panel = migration_panel(groups, groups, "11 Sep 2011")
+    path = tmp_path / "migration.html"
+    path.write_text(render_dashboard(table, title="Migration", currency="£", extra_panels=[panel]), "utf-8")
+    seen = browser.visit(path.as_uri(), screenshot=shots / "migration.png")
+    assert not severe(seen.console), seen.console
+
+    def cells() -> dict[tuple[str, str], int]:
+        found = browser.driver.execute_script(
+            "return [...document.querySelectorAll('table.rd-grid td')]"
+            ".map(td => [td.dataset.then, td.dataset.now, td.textContent]);"
+        )
+        return {(a, b): int(text.split(" ")[0].replace(",", "")) for a, b, text in found}
+
+    def expected(rows: pd.DataFrame) -> dict[tuple[str, str], int]:
+        pairs = rows.groupby(["group_then", "group"]).size()
+        out = {(a, b): int(pairs.get((a, b), 0)) for a in [*groups, "new"] for b in groups}
+        out |= {(a, "total"): int((rows["group_then"] == a).sum()) for a in [*groups, "new"]}
+        return out
+
+    assert cells() == expected(table)
+    select = Select(browser.driver.find_element(By.CSS_SELECTOR, 'select[data-column="country"]'))
+    country = select.options[0].text
+    select.select_by_visible_text(country)
+    in_view = table[table["country"] == country]
+    assert cells() == expected(in_view)
+    scored = in_view[in_view["group_then"] != "new"]
+    moved = int((scored["group_then"] != scored["group"]).sum())
+    note = browser.driver.find_element(By.CSS_SELECTOR, '[data-role="migration-note"]').text
+    assert note == (
+        f"Of the {len(scored):,} customers in view scored at the cutoff, {moved:,} are in another group "
+        f"now; {len(in_view) - len(scored):,} are new (first scored after it)."
+    )
 
 
 @pytest.fixture(scope="module")
