@@ -109,11 +109,31 @@ def environment_info() -> dict[str, Any]:
     return {"python": platform.python_version(), "packages": package_versions()}
 
 
-def environment_fingerprint() -> dict[str, Any]:
-    """Python version and every installed distribution's version: the pinned environment."""
+REPORT_LOCK = PROJECT_ROOT / "requirements.lock"
+"""The packages a report runs on (``make lock``); the test tools are in requirements-dev.lock."""
+
+
+def _locked_names(lock: Path) -> set[str] | None:
+    """The package names pinned in ``lock`` (``name==version`` lines), or None without it."""
+    try:
+        lines = lock.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return {
+        line.split("==")[0].strip().lower() for line in lines if "==" in line and not line.startswith("#")
+    }
+
+
+def environment_fingerprint(lock: Path = REPORT_LOCK) -> dict[str, Any]:
+    """Python version and the installed version of every package of the report lock: the pinned
+    environment a report depends on. Installing the test tools (``make test``) does not change
+    it, so reports are not rerun for it; without the lock file, every installed package counts."""
+    wanted = _locked_names(lock)
+    installed = {
+        (dist.metadata["Name"] or "").lower().replace("_", "-"): dist.version
+        for dist in importlib.metadata.distributions()
+    }
     packages = sorted(
-        {
-            (dist.metadata["Name"] or "").lower(): dist.version for dist in importlib.metadata.distributions()
-        }.items()
+        (name, version) for name, version in installed.items() if wanted is None or name in wanted
     )
     return {"python": platform.python_version(), "packages": packages}

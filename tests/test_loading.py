@@ -744,3 +744,21 @@ def test_precheck_reads_no_data_row(tmp_path: Path) -> None:
     precheck_input(_config(path))
     with pytest.raises(InputError, match="'six' at line 2"):
         load_transactions(_config(path))
+
+
+def test_environment_fingerprint_covers_the_report_lock_only(tmp_path):
+    """Installing the test tools must not make every report step rerun: only the packages of
+    the report lock (and Python) count."""
+    import importlib.metadata
+
+    from rfm_helpers import provenance
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("# a comment==1\npandas==0\n    # via x\nNumPy==0\n", encoding="utf-8")
+    packages = dict(provenance.environment_fingerprint(lock)["packages"])
+    assert packages == {
+        "pandas": importlib.metadata.version("pandas"),
+        "numpy": importlib.metadata.version("numpy"),
+    }
+    everything = provenance.environment_fingerprint(tmp_path / "missing.lock")["packages"]
+    assert len(everything) > 2 and ("pandas", importlib.metadata.version("pandas")) in everything

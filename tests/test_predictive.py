@@ -118,6 +118,30 @@ def test_bgnbd_expectation_equals_published_formula(cdnow):
         np.testing.assert_allclose(P.expected_purchases(fit, cdnow, t), numerator / denominator, rtol=1e-8)
 
 
+def test_bgnbd_expectation_when_a_plus_b_is_below_1():
+    """a + b < 1 (the Online Retail II calibration fit) makes c = a + b + x - 1 negative for
+    x = 0 and the transformed series negative: the value is still FHL eq. 10, checked against
+    its own hypergeometric series summed term by term."""
+    r, alpha, a, b = 0.7794, 68.75, 0.006234, 0.9296
+    summary = pd.DataFrame({"frequency": [0.0] * 3, "recency": [0.0] * 3, "T": [1.0, 136.0, 284.0]})
+    got = P.expected_purchases(_fit("bgnbd", {"r": r, "alpha": alpha, "a": a, "b": b}), summary, 90.0)
+
+    def series(z: float) -> float:  # 2F1(r, b; a+b-1; z), 400 terms (z < 0.6: converged)
+        total, term = 0.0, 1.0
+        for k in range(400):
+            total += term
+            term *= (r + k) * (b + k) / ((a + b - 1 + k) * (k + 1)) * z
+        return total
+
+    expected = [
+        (a + b - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + 90)) ** r * series(90 / (alpha + T + 90)))
+        for T in (1.0, 136.0, 284.0)
+    ]
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    assert got.iloc[0] > got.iloc[1] > got.iloc[2] > 0  # a longer silence, fewer expected orders
+
+
 def test_bgnbd_expectation_continuous_at_a_equal_1(cdnow):
     # (a+b+x-1)/(a-1) is 0/0 at a = 1; the value there is the limit of its neighbours.
     at_one = P.expected_purchases(_fit("bgnbd", {"r": 0.3, "alpha": 4.0, "a": 1.0, "b": 2.0}), cdnow, 39)

@@ -963,9 +963,13 @@ def _bgnbd_purchases_if_alive(
         )
     c = a + b + x - 1.0
     z = t / (alpha + T + t)
-    return (
-        c / (a - 1.0) * -np.expm1((a - 1.0) * np.log1p(-z) + np.log(_hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)))
-    )
+    series = _hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+    log_power = (a - 1.0) * np.log1p(-z)
+    # 1 - (1-z)^(a-1) F: through expm1 of a log for precision when F > 0; F is negative when
+    # c = a + b + x - 1 < 0 (a + b < 1 and x = 0, as on Online Retail II), where the plain form is exact.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        via_log = -np.expm1(log_power + np.log(series))
+    return c / (a - 1.0) * np.where(series > 0, via_log, 1.0 - np.exp(log_power) * series)
 
 
 def _pareto_purchases_if_alive(

@@ -315,6 +315,11 @@ def _read_sheet(path: Path, sheet: str | None, engine: str = "calamine") -> pd.D
         return pd.read_excel(
             path, sheet_name=sheet, engine=engine, header=None, dtype=str, keep_default_na=False
         )
+    except ImportError as exc:  # openpyxl is in the dev extra only (make env-dev)
+        raise InputError(
+            f"input.excel_engine is {engine}, which is not installed in this environment: install it "
+            f"with `make env-dev`, or use input.excel_engine: calamine (the default) to read {path}."
+        ) from exc
     except Exception as exc:
         raise InputError(
             f"{path} (sheet {sheet!r}) could not be read ({exc}). Re-save the workbook."

@@ -358,8 +358,8 @@ def _check_spark() -> None:
         )
     if importlib.util.find_spec("pyspark") is None:
         raise EngineError(
-            "engine.engine is spark but pyspark is not installed in this environment: pip install "
-            "pyspark, or use engine.engine: duckdb."
+            "engine.engine is spark but pyspark is not installed in this environment (it comes with the "
+            "test and benchmark tools): install it with `make env-dev`, or use engine.engine: duckdb."
         )
 
 
