@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from rfm_helpers.report import outlook
 
@@ -63,3 +64,26 @@ def test_dashboard_values_mark_customers_first_scored_after_the_cutoff_as_new() 
     assert values["group_then"].tolist() == ["Loyal & High-Value", "new", "High-Risk"]
     assert values["expected_value"].tolist()[:2] == [1.23, 2.0]
     assert "group_then" not in outlook.dashboard_values(predictions).columns
+
+
+def test_write_lists_explains_every_column_and_drops_stale_lists(tmp_path) -> None:
+    (tmp_path / "fallen_customers.csv").write_text("customer_id\nold\n", encoding="utf-8")
+    export = pd.DataFrame(
+        {
+            "customer_id": ["007", "008"],
+            "segment": ["Champions", "Lost Customers"],
+            "group": ["Loyal & High-Value", "Inactive & Lost"],
+            "expected_orders_30d": [1.5, 0.1],
+            "expected_value_30d": [12.5, float("nan")],
+        }
+    )
+    paths = outlook.write_lists(export, None, tmp_path, 30, "bgnbd")
+    assert [p.name for p in paths] == ["customer_predictions.csv", "outlook_data_dictionary.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths), "stale list removed"
+    dictionary = pd.read_csv(paths[-1], dtype=str, keep_default_na=False)
+    assert dictionary["column"].tolist() == list(export.columns)
+    meaning = dictionary.set_index("column")["meaning"]
+    assert "next 30 days" in meaning["expected_orders_30d"] and "BG/NBD" in meaning["expected_orders_30d"]
+    assert dictionary.set_index("column").loc["customer_id", "example"] == "007"
+    with pytest.raises(ValueError, match="no entry for surprise"):
+        outlook.write_lists(export.assign(surprise=1), None, tmp_path, 30, "bgnbd")

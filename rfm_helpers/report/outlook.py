@@ -8,11 +8,13 @@ shown as money and a share always reads as a percentage.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
-from rfm_helpers import units
+from rfm_helpers import atomic, units
 from rfm_helpers.analysis.backtest import NEW, Migration, Outlook
+from rfm_helpers.analysis.insights import first_cells
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
 """``predict.model`` as the literature writes it."""
@@ -254,3 +256,93 @@ def predictions_view(export: pd.DataFrame, currency: str) -> pd.DataFrame:
     view[f"Expected value, next {days} days"] = export[value].map(money)
     view["Fell from"] = export["fell_from_group"].astype(object).fillna("").astype(str)
     return pd.DataFrame(view)
+
+
+OUTLOOK_DICTIONARY_FILE = "outlook_data_dictionary.csv"
+"""What each column of the outlook step's lists means (beside ``data_dictionary.csv`` of the
+customer lists, in the same published exports folder)."""
+OUTLOOK_DICTIONARY = {
+    "customer_id": (
+        "Customer ID, exactly as in the source data",
+        "text (import as text: leading zeros count)",
+    ),
+    "segment": ("RFM segment now (as in customer_segments.csv)", "text"),
+    "group": ("Segment group now (as in customer_segments.csv)", "text"),
+    "expected_orders_{horizon}d": (
+        "Expected orders (purchase days) in the next {horizon} days, from the {model} model fitted on all "
+        "the data",
+        "number, 3 decimals",
+    ),
+    "probability_active": (
+        "Probability that the customer is still active ({model}); absent when the data cannot identify it",
+        "number from 0 to 1, 3 decimals",
+    ),
+    "expected_spend_per_order": (
+        "Expected spend per order (Gamma-Gamma: the customer's own mean shrunk towards everyone's)",
+        "number rounded to the cent",
+    ),
+    "expected_value_{horizon}d": (
+        "Expected revenue in the next {horizon} days, discounted by predict.monthly_discount_rate a month",
+        "number rounded to the cent",
+    ),
+    "fell_from_group": (
+        "The valuable group the customer was in at the backtest cutoff, when they are in an at-risk group "
+        "now (listed in fallen_customers.csv); empty otherwise",
+        "text",
+    ),
+    "segment_then": ("RFM segment at the backtest cutoff (scored as of that day)", "text"),
+    "group_then": ("Segment group at the backtest cutoff", "text"),
+    "segment_now": ("RFM segment now", "text"),
+    "group_now": ("Segment group now", "text"),
+    "recency_now": ("Days from the customer's last order to the snapshot", "whole number of days"),
+    "frequency_now": ("The customer's number of orders now", "whole number"),
+    "monetary_then": ("Revenue up to the backtest cutoff", "number rounded to the cent"),
+    "monetary_now": ("Revenue up to the snapshot", "number rounded to the cent"),
+}
+"""Columns of ``customer_predictions.csv`` and ``fallen_customers.csv`` (``{horizon}`` and
+``{model}`` filled in per run). A listed file's column missing here stops the step."""
+
+
+def outlook_dictionary(files: list[Path], horizon: int, model: str) -> pd.DataFrame:
+    """One row per column of each written outlook list in ``files``, in file order: ``file``,
+    ``column``, ``meaning``, ``format`` and ``example`` (the first value in the file)."""
+    known = {key.format(horizon=horizon): value for key, value in OUTLOOK_DICTIONARY.items()}
+    rows = []
+    for path in files:
+        header, examples = first_cells(path)
+        missing = [c for c in header if c not in known]
+        if missing:
+            raise ValueError(
+                f"outlook dictionary: no entry for {', '.join(missing)} of {path.name}; add them to "
+                "rfm_helpers.report.outlook.OUTLOOK_DICTIONARY"
+            )
+        for column in header:
+            meaning, unit = (text.format(horizon=horizon, model=MODEL_NAMES[model]) for text in known[column])
+            rows.append((path.name, column, meaning, unit, examples.get(column, "")))
+    return pd.DataFrame(rows, columns=["file", "column", "meaning", "format", "example"])
+
+
+PREDICTIONS_FILE = "customer_predictions.csv"
+FALLEN_FILE = "fallen_customers.csv"
+
+
+def write_lists(
+    export: pd.DataFrame, fallen: pd.DataFrame | None, folder: Path, horizon: int, model: str
+) -> list[Path]:
+    """Write the outlook's lists for campaign tools into ``folder`` (older CSVs there removed
+    first, so a run without a backtest never publishes a stale fallen list):
+    :data:`PREDICTIONS_FILE` (``export``, :func:`prediction_export`), :data:`FALLEN_FILE` when
+    ``fallen`` is given, and :data:`OUTLOOK_DICTIONARY_FILE` (:func:`outlook_dictionary`), each
+    through :func:`rfm_helpers.atomic.write_export_csv`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    paths = [folder / PREDICTIONS_FILE]
+    atomic.write_export_csv(export, paths[0])
+    if fallen is not None:
+        paths.append(folder / FALLEN_FILE)
+        atomic.write_export_csv(fallen, paths[-1])
+    dictionary = outlook_dictionary(paths, horizon, model)
+    paths.append(folder / OUTLOOK_DICTIONARY_FILE)
+    atomic.write_export_csv(dictionary, paths[-1])
+    return paths
