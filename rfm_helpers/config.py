@@ -718,9 +718,8 @@ class RunConfig(_Strict):
 
     @property
     def export_dirs(self) -> list[Path]:
-        """Every folder whose files the runner publishes in ``reports/<run>/exports``."""
-        if self.accounts is not None:
-            return [self.exports_dir]
+        """Every folder whose files the runner publishes in ``reports/<run>/exports``: the lists
+        of the insights step and those of the outlook step."""
         return [self.exports_dir, self.outlook_exports_dir]
 
 

@@ -1,4 +1,5 @@
-"""The outlook page's sentences agree with the numbers beside them (values set by hand)."""
+"""The outlook pages' sentences and tables agree with the numbers beside them (values set by hand),
+for the customers' page and the parts the accounts' page shares with it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 
+from rfm_helpers.analysis.backtest import Migration
 from rfm_helpers.report import outlook
 
 
@@ -87,3 +89,76 @@ def test_write_lists_explains_every_column_and_drops_stale_lists(tmp_path) -> No
     assert dictionary.set_index("column").loc["customer_id", "example"] == "007"
     with pytest.raises(ValueError, match="no entry for surprise"):
         outlook.write_lists(export.assign(surprise=1), None, tmp_path, 30, "bgnbd")
+
+
+def test_the_ranking_and_migration_tables_name_rows_alike_for_customers_and_accounts() -> None:
+    view = outlook.ranking_view(_ranking(0.741, 0.731, 0.688))
+    assert view["Ranking made at the cutoff"].tolist() == [
+        "R+F+M score sum",
+        "BG/NBD expected purchases",
+        "Naive rate",
+    ]
+    for then, label in [("group_then", "Group"), ("cluster_name_then", "Cluster")]:
+        counts = pd.DataFrame(
+            [[3, 1], [0, 2]], index=pd.Index(["A", "new"], name=then), columns=["A", "gone"]
+        )
+        table = outlook.migration_view(Migration(counts=counts, shares=counts / 4))
+        assert list(table.columns) == [f"{label} at the cutoff ↓ / now →", "A", "gone", "Total"]
+        assert table["Total"].tolist() == ["4", "2"]
+
+
+def test_the_signal_sentence_says_what_the_categories_tell() -> None:
+    best = pd.Series({"share_low": 0.9, "share_high": 0.95})
+    worst = pd.Series({"share_low": 0.1, "share_high": 0.2})
+    text = outlook.signal_sentence(best, worst, "clusters", "which accounts stay active")
+    assert text.endswith("the clusters carry real signal about which accounts stay active.")
+
+
+def test_prediction_export_and_view_for_customers() -> None:
+    predictions = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "expected_orders": [1.23456, 0.5],
+            "p_alive": [0.91234, 0.5],
+            "expected_spend": [10.0, float("nan")],
+            "expected_value": [12.344, float("nan")],
+        }
+    )
+    predictions.attrs = {"horizon_days": 30, "p_alive_identifiable": True}
+    segmented = pd.DataFrame(
+        {
+            "customer_id": ["b", "a"],
+            "segment": ["Lost Customers", "Champions"],
+            "group": ["Inactive & Lost", "Loyal & High-Value"],
+        }
+    )
+    fallen = pd.DataFrame({"customer_id": ["b"], "group_then": ["Loyal & High-Value"]})
+    export = outlook.prediction_export(predictions, segmented, fallen)
+    assert list(export.columns) == [
+        "customer_id",
+        "segment",
+        "group",
+        "expected_orders_30d",
+        "probability_active",
+        "expected_spend_per_order",
+        "expected_value_30d",
+        "fell_from_group",
+    ]
+    assert export["customer_id"].tolist() == ["a", "b"]  # highest value first, no value last
+    assert export.iloc[0][["expected_orders_30d", "probability_active", "expected_value_30d"]].tolist() == [
+        1.235,
+        0.912,
+        12.34,
+    ]
+    view = outlook.predictions_view(export, "GBP")
+    assert list(view.columns) == [
+        "Customer",
+        "Segment",
+        "Group",
+        "Expected orders, next 30 days",
+        "Probability active",
+        "Expected spend per order",
+        "Expected value, next 30 days",
+        "Fell from",
+    ]
+    assert view["Fell from"].tolist() == ["", "Loyal & High-Value"]

@@ -48,14 +48,21 @@ def write_notebook(path: Path, title: str, *code: str) -> None:
     nbformat.write(nb, path)
 
 
-def write_pipeline(folder: Path, *steps: str, writes: dict[str, list[str]] | None = None) -> None:
-    """A pipeline.yaml running ``steps`` one after the other, each needing the previous one."""
-    writes = writes or {}
+def write_pipeline(
+    folder: Path,
+    *steps: str,
+    writes: dict[str, list[str]] | None = None,
+    reads: dict[str, list[str]] | None = None,
+) -> None:
+    """A pipeline.yaml running ``steps`` one after the other, each needing the previous one
+    (``reads``: the parameters each step reads, none by default)."""
+    writes, reads = writes or {}, reads or {}
     lines = ["transactions:"]
     for previous, step in zip((None, *steps), steps, strict=False):
         lines.append(f"  {step}:")
         lines.append(f"    needs: [{previous or ''}]")
         lines.append(f"    writes: [{', '.join(writes.get(step, []))}]")
+        lines.append(f"    reads: [{', '.join(reads.get(step, []))}]")
     (folder / "pipeline.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -115,7 +122,13 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     write_notebook(notebooks / "01_overview.ipynb", "Tiny overview", EXPORT_CELL, FIGURE_CELL)
     write_notebook(notebooks / "02_details.ipynb", "Tiny details", "print('details')")
     (notebooks / "notes.ipynb").write_text("not a step")  # not in pipeline.yaml: ignored
-    write_pipeline(notebooks, "01_overview", "02_details", writes={"01_overview": ["exports_dir"]})
+    write_pipeline(
+        notebooks,
+        "01_overview",
+        "02_details",
+        writes={"01_overview": ["exports_dir"]},
+        reads={"01_overview": ["run_name"]},  # it prints the run name
+    )
 
     input_file = root / "transactions.csv"
     input_file.write_text("InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice\n1,2011-01-01,7,2,1.5\n")
@@ -303,6 +316,118 @@ def test_failure_keeps_previous_report(published: Published, capsys: pytest.Capt
     assert re.search(r"In(&nbsp;|\xa0)\[3\]", page)  # code and prompts visible for the analyst
     assert not marker.exists(), "later notebooks must not run"
     assert tree_digest(published.reports) == before
+
+
+def tiny_params(folder: Path, run: str = RUN, **sections: str) -> Path:
+    """The params file ``<run>.yaml`` of a tiny run (an input the pre-kernel check accepts), plus
+    ``sections`` as YAML lines (``report="{title: T}"``)."""
+    input_file = folder / "transactions.csv"
+    input_file.write_text("InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice\n1,2011-01-01,7,2,1.5\n")
+    params = folder / f"{run}.yaml"
+    params.write_text(
+        f"run_name: {run}\ninput:\n  path: {input_file}\n"
+        "  columns: {stock_code: null, description: null, country: null}\n"
+        + "".join(f"{name}: {value}\n" for name, value in sections.items())
+    )
+    return params
+
+
+def test_a_step_reruns_only_when_a_parameter_it_reads_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_title.ipynb", "Title", f"{LOAD_CONFIG}\nprint('title:', cfg.report.title)")
+    # paths of the run's products are places, not parameters: no reads needed for them
+    paths = f"{LOAD_CONFIG}\nprint(cfg.metrics_path, cfg.exports_dir)"
+    write_notebook(notebooks / "02_paths.ipynb", "Paths", paths)
+    write_pipeline(notebooks, "01_title", "02_paths", reads={"01_title": ["report.title"]})
+
+    def run(**sections: str) -> str:
+        assert runner.run(tiny_params(tmp_path, **sections), notebooks_dir=notebooks) == 0
+        return capsys.readouterr().out
+
+    assert "2 of 2 steps run" in run(report="{title: First}")
+    steps = tmp_path / "build" / RUN / "steps"
+    stamp = json.loads((steps / "01_title" / "stamp.json").read_text())
+    assert stamp["parameters_read"] == {"report.title": "value"}
+    assert stamp["parameters"]["report.title"] == [True, "First"]
+    paths_stamp = json.loads((steps / "02_paths" / "stamp.json").read_text())
+    assert paths_stamp["parameters_read"] == {}, "reading cfg.metrics_path is not reading run_name"
+
+    out = run(report="{title: First, currency: EUR}", description="changed", rfm="{frequency: lines}")
+    assert "[1/2] 01_title: up to date, reused" in out and "[2/2] 02_paths: up to date, reused" in out
+    assert "0 of 2 steps run" in out, "parameters no step reads rerun nothing, but are republished"
+    manifest = json.loads((tmp_path / "reports" / RUN / "manifest.json").read_text())
+    assert manifest["description"] == "changed" and manifest["parameters"]["report"]["currency"] == "EUR"
+
+    out = run(report="{title: Second}")
+    assert "[1/2] 01_title: done in" in out and "[2/2] 02_paths: up to date, reused" in out
+    assert "title: Second" in (tmp_path / "reports" / RUN / "01_title.html").read_text()
+
+
+def test_a_step_reading_an_undeclared_parameter_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    code = f"{LOAD_CONFIG}\nprint(cfg.report.title, cfg.rfm.frequency_unit, cfg.clustering)"
+    write_notebook(notebooks / "01_sneaky.ipynb", "Sneaky", code)
+    write_pipeline(notebooks, "01_sneaky", reads={"01_sneaky": ["report.title"]})
+
+    assert runner.run(tiny_params(tmp_path), notebooks_dir=notebooks) == 1
+    err = capsys.readouterr().err
+    declared = notebooks / "pipeline.yaml"
+    # the property frequency_unit reads rfm.frequency; printing a section reads all of it
+    assert (
+        f"step 01_sneaky read parameters that its reads in {declared} do not list: "
+        "clustering (all of it), rfm.frequency. Add them there" in err
+    )
+    assert not (tmp_path / "build" / RUN / "steps" / "01_sneaky" / "stamp.json").exists(), "reruns next time"
+    assert not (tmp_path / "reports" / RUN).exists()
+
+
+def test_a_copy_under_another_run_name_reuses_the_steps_that_do_not_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    export = (
+        f"{LOAD_CONFIG}\ncfg.exports_dir.mkdir(parents=True, exist_ok=True)\n"
+        "(cfg.exports_dir / 'segments.csv').write_text('customer_id\\n1\\n')\n"
+        "print('title:', cfg.report.title)"
+    )
+    write_notebook(notebooks / "01_export.ipynb", "Export", export)
+    write_notebook(notebooks / "02_named.ipynb", "Named", f"{LOAD_CONFIG}\nprint('run:', cfg.run_name)")
+    reads = {"01_export": ["report.title"], "02_named": ["run_name"]}
+    write_pipeline(notebooks, "01_export", "02_named", writes={"01_export": ["exports_dir"]}, reads=reads)
+
+    def run(run_name: str, **sections: str) -> str:
+        assert runner.run(tiny_params(tmp_path, run_name, **sections), notebooks_dir=notebooks) == 0
+        return capsys.readouterr().out
+
+    assert "2 of 2 steps run" in run(RUN, report="{title: Same}")
+    out = run("tiny_copy", report="{title: Same}", description="a copy")
+    assert "[1/2] 01_export: up to date, reused from run tiny" in out
+    assert "[2/2] 02_named: done in" in out, "its page shows the run name"
+    copied = tmp_path / "data" / "processed" / "tiny_copy" / "exports" / "segments.csv"
+    assert copied.read_text() == "customer_id\n1\n"
+    assert (tmp_path / "reports" / "tiny_copy" / "exports" / "segments.csv").is_file()
+    page = (tmp_path / "reports" / "tiny_copy" / "01_export.html").read_text()
+    assert "title: Same" in page and "<strong>tiny_copy</strong>" in page  # the footer names this run
+    executed = json.loads(
+        (tmp_path / "build" / "tiny_copy" / "steps" / "01_export" / "executed.ipynb").read_text()
+    )
+    assert executed["metadata"]["papermill"]["parameters"]["params_file"] == str(tmp_path / "tiny_copy.yaml")
+    assert f'params_file = "{tmp_path / "tiny_copy.yaml"}"' in "".join(executed["cells"][1]["source"])
+
+    out = run("tiny_copy", report="{title: Same}", description="a copy")
+    assert "is up to date" in out, "the adopted step is this run's own from now on"
+    out = run("tiny_copy", report="{title: Other}")
+    assert "[1/2] 01_export: done in" in out, "no run has this title's result"
 
 
 def test_bad_params_exit_2_and_write_nothing(

@@ -588,3 +588,121 @@ def feature_summary(table: pd.DataFrame, features: list[str], currency: str) -> 
     for name, values in stats.items():
         out[name] = [units.feature_value(f, values[f], currency) for f in features]
     return out
+
+
+# --- the outlook: activity summaries and the account table as of an earlier date ---------------
+
+SUMMARY_COLUMNS = [
+    "customer_id",
+    "application",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "active_days",
+    "revenue",
+]
+"""Columns of :func:`activity_summary` (``customer_id`` is the ``application``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OutlookExtraction:
+    """What the account outlook (``rfm_helpers.analysis.account_outlook``) reads from the
+    database, in one session (:func:`extract_outlook`)."""
+
+    summary: pd.DataFrame
+    """:func:`activity_summary` over [window_start, as_of): the models' data at ``as_of``."""
+    cutoff: dt.date | None = None
+    """The backtest's cutoff; None (and the fields below None) without a backtest."""
+    accounts_then: pd.DataFrame | None = None
+    """The account table as of the cutoff (:func:`cutoff_source`: the run's own extraction
+    with the window's end and ``as_of`` moved back to it), ``ACCOUNT_COLUMNS``."""
+    summary_then: pd.DataFrame | None = None
+    """:func:`activity_summary` over [window_start, cutoff)."""
+    holdout_campaigns: pd.DataFrame | None = None
+    """``campaigns.sql`` rows of the held-out window [cutoff, as_of) (accounts with a finished
+    campaign in it)."""
+    holdout_charged: pd.DataFrame | None = None
+    """``charged_messages.sql`` rows of [cutoff, as_of) (accounts with charged messages in it)."""
+    database: str = ""
+
+
+def cutoff_source(source: AccountsSource, days: int) -> AccountsSource:
+    """``source`` as of ``days`` earlier: ``window_end`` and ``as_of`` moved back by ``days``
+    (the window's start stays), so that the same extraction (queries, window rule, recency
+    rule, exclusions) gives the account table as it stood then. With ``window_end`` = ``as_of``
+    (the shipped params) the window is [window_start, cutoff) and recency counts from the
+    cutoff. Raises ``ValueError`` for ``method: document`` (its recency query filters one
+    calendar year and its charges cover every date, so it cannot be moved back) and when the
+    moved window would be empty."""
+    if source.method != "corrected":
+        raise ValueError(
+            "accounts.method document cannot be moved to an earlier date (its recency query takes one "
+            "calendar year and its charged messages every date): the backtest needs method: corrected"
+        )
+    end = source.window_end - dt.timedelta(days=days)
+    if end <= source.window_start:
+        raise ValueError(
+            f"moving the window [{source.window_start}, {source.window_end}) back {days} days leaves it "
+            "empty: lengthen the window or shorten predict.holdout_days"
+        )
+    return source.model_copy(update={"window_end": end, "as_of": source.as_of - dt.timedelta(days=days)})
+
+
+def activity_summary(engine: SQLEngine, sql_dir: Path, source: AccountsSource, end: dt.date) -> pd.DataFrame:
+    """``activity_summary.sql`` over [``source.window_start``, ``end``): one row per account with
+    a finished campaign then, the buy-till-you-die summary of its active days (local days with
+    a finished campaign) in days, as ``rfm_helpers.analysis.predictive.rfm_summary`` builds it:
+    ``frequency`` (repeat active days), ``recency``, ``T`` (first active day to ``end``),
+    ``monetary_value`` (mean charged revenue of the repeat active days), plus ``active_days``
+    and ``revenue`` (charged revenue on any day). Columns :data:`SUMMARY_COLUMNS`, sorted by
+    account; session tables ``run_prices`` and ``run_channels`` must be loaded."""
+    params = {"timezone": source.timezone, "window_start": source.window_start, "window_end": end}
+    table = run_query(engine, sql_dir / "activity_summary.sql", params, allow_empty=True)
+    if table.empty:
+        table = pd.DataFrame({c: pd.Series(dtype="int64") for c in SUMMARY_COLUMNS if c != "customer_id"})
+        table["application"] = table["application"].astype("str")
+    table = table.rename(columns={"t_end": "T"})
+    table["customer_id"] = table["application"]
+    table["monetary_value"] = table["monetary_value"].astype("float64")
+    return table[SUMMARY_COLUMNS].sort_values("customer_id", ignore_index=True)
+
+
+def extract_outlook(source: AccountsSource, cutoff_days: int | None) -> OutlookExtraction:
+    """Everything the account outlook reads, in one database session: :func:`activity_summary`
+    over [window_start, as_of) and, when ``cutoff_days`` is given, the backtest: the account
+    table as of ``as_of - cutoff_days`` (:func:`cutoff_source`, checked against its domain like
+    the run's table), its activity summary, and the campaigns and charged messages of the
+    held-out window [cutoff, as_of)."""
+    prices = load_prices(source.prices, list(source.charged_wa_categories))
+    sql_dir = resolve(source.sql_dir)
+    then_source = cutoff_source(source, cutoff_days) if cutoff_days is not None else None
+    prepare_source(source)
+    with open_database(source) as engine:
+        engine.load_frame("run_prices", prices)
+        engine.load_frame("run_channels", pd.DataFrame({"channel": list(source.channels)}))
+        summary = activity_summary(engine, sql_dir, source, source.as_of)
+        if then_source is None:
+            return OutlookExtraction(summary=summary, database=engine.where)
+        cutoff = then_source.as_of
+        then = {
+            "timezone": source.timezone,
+            "window_start": source.window_start,
+            "window_end": then_source.window_end,
+        }
+        accounts_then = build_accounts(  # the steps of _corrected_method, without its ledger
+            run_query(engine, sql_dir / "campaigns.sql", then, allow_empty=True),
+            run_query(engine, sql_dir / "charged_messages.sql", then, allow_empty=True),
+            cutoff,
+        )
+        domain.check_account_metrics(accounts_then, then_source, engine.where)
+        window = {"timezone": source.timezone, "window_start": cutoff, "window_end": source.as_of}
+        return OutlookExtraction(
+            summary=summary,
+            cutoff=cutoff,
+            accounts_then=accounts_then,
+            summary_then=activity_summary(engine, sql_dir, source, cutoff),
+            holdout_campaigns=run_query(engine, sql_dir / "campaigns.sql", window, allow_empty=True),
+            holdout_charged=run_query(engine, sql_dir / "charged_messages.sql", window, allow_empty=True),
+            database=engine.where,
+        )

@@ -905,8 +905,9 @@ def run_table(cfg: RunConfig) -> tuple[pd.DataFrame, list[str]]:
     """The rows a run's dashboard shows and the values of its risk column that are at risk.
 
     The rows are the run's main export (``customer_segments.csv`` or ``account_clusters.csv``)
-    as written, plus, when the run has an outlook step, ``expected_value`` over
-    ``predict.horizon_days`` and (with a backtest) ``group_then``, the group at its cutoff. At risk:
+    as written, plus, from the outlook step, ``expected_value`` over ``predict.horizon_days`` and
+    (with a backtest) ``group_then`` (accounts: ``cluster_then``), the group (cluster) at its
+    cutoff. At risk:
     the groups (or, for accounts, the clusters) whose goal is a win-back
     (:func:`rfm_helpers.analysis.insights.is_win_back`, the rule every page uses)."""
     import pandas as pd
@@ -916,8 +917,10 @@ def run_table(cfg: RunConfig) -> tuple[pd.DataFrame, list[str]]:
         cfg.exports_dir / name, dtype={"customer_id": str}, keep_default_na=False, na_values=[""]
     )
     predictions = cfg.outlook_dir / "predictions.parquet"
-    if cfg.accounts is None and predictions.is_file():
-        table = table.merge(pd.read_parquet(predictions), on="customer_id", how="left")
+    if predictions.is_file():
+        key = "customer_id" if cfg.accounts is None else "application"
+        values = pd.read_parquet(predictions).astype({key: table[key].dtype})
+        table = table.merge(values, on=key, how="left", validate="one_to_one")
     spec = DashboardSpec.infer(table)
     goals = table["goal"].astype(str) if "goal" in table else pd.Series("", index=table.index)
     at_risk = sorted(set(table.loc[goals.map(is_win_back), spec.risk_column].astype(str)))
@@ -992,7 +995,7 @@ def migration_panel(
     (``then_order``, then ``new_label`` for rows first scored after it), columns those now
     (``now_order``); each cell counts the rows in view that made that move, with its share of
     the row, and follows every filter. ``cutoff``: the date as the page writes it."""
-    noun = now_column.replace("_", " ")
+    noun = now_column.removesuffix("_name").replace("_", " ")
     data = {
         "thenColumn": then_column,
         "nowColumn": now_column,
@@ -1017,15 +1020,36 @@ def migration_panel(
 
 
 def run_panels(cfg: RunConfig, table: pd.DataFrame) -> list[ExtraPanel]:
-    """The run's extra panels: the group migration when :func:`run_table` has ``group_then``
-    (a transactions run whose outlook step made a backtest), groups in the reference order."""
-    if "group_then" not in table.columns:
-        return []
+    """The run's extra panels: the migration when :func:`run_table` has the category at the
+    backtest cutoff (the outlook step made a backtest): groups in the reference order for
+    customers, clusters in number order for accounts."""
     from rfm_helpers.analysis.backtest import NEW
+
+    if cfg.accounts is not None and "cluster_then" in table.columns:
+        from rfm_helpers.analysis.account_outlook import backtest_cutoff
+
+        cutoff, _why = backtest_cutoff(cfg.accounts, cfg.predict.holdout_days)
+        clustered = table.dropna(subset=["cluster"]).drop_duplicates("cluster").sort_values("cluster")
+        names = clustered["cluster_name"].astype(str).tolist()
+        return [
+            migration_panel(
+                names,
+                names,
+                f"{cutoff:%d %b %Y}",
+                then_column="cluster_then",
+                now_column="cluster_name",
+                new_label=NEW,
+                entity=cfg.entity,
+            )
+        ]
+    if cfg.accounts is not None or "group_then" not in table.columns:
+        return []
     from rfm_helpers.data import reference
     from rfm_helpers.sql.transactions import Marts
 
-    order = reference.load_segment_groups(cfg.reference.segment_groups, table["segment"].unique())
+    # The run's own segment table (the workbook's sheet, or the reference file), as step 6 reads it.
+    segments = reference.load_segment_table(cfg.segment_table_path)["segment"].unique()
+    order = reference.load_segment_groups(cfg.reference.segment_groups, segments)
     groups = list(dict.fromkeys(order["group"].astype(str)))
     cutoff, _end = Marts.for_run(cfg).backtest_window()
     return [migration_panel(groups, groups, f"{cutoff:%d %b %Y}", new_label=NEW, entity=cfg.entity)]

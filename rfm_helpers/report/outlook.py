@@ -3,11 +3,18 @@ models expect of each customer (the numbers: :mod:`rfm_helpers.analysis.backtest
 
 Every table here is display-ready text built with :mod:`rfm_helpers.units`, so a count is never
 shown as money and a share always reads as a percentage.
+
+What the two outlook pages share is defined once, here: the account runs' page
+(:mod:`rfm_helpers.report.account_outlook`) calls the same formats, ranking and migration
+tables, signal sentence, model names, lists and data dictionary writing, the predictions table
+and the dashboard's values, with its own :class:`Entity` (what its rows are called, its files
+and its dictionary) where the transactions page uses :data:`CUSTOMERS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,16 +23,31 @@ from rfm_helpers import atomic, units
 from rfm_helpers.analysis.backtest import NEW, Migration, Outlook
 from rfm_helpers.analysis.insights import first_cells
 
-MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
-"""``predict.model`` as the literature writes it."""
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
+"""``predict.model`` (and the spend model) as the literature writes them."""
 NO_BETTER_MARGIN = 0.01
-"""A model whose AUC is not above the RFM score's by more than this is "no better"."""
+"""A model whose AUC is not above that of the ranking it is compared with (customers: the RFM
+score; accounts: the best simple ranking) by more than this is "no better"."""
 
 
-def _interval(low: float, high: float) -> str:
+# --------------------------------------------------------------------------- formats
+
+
+def share(value: float) -> str:
+    """A share as a percentage, a dash where it is undefined."""
+    return "–" if pd.isna(value) else units.percent(value)
+
+
+def interval(low: float, high: float) -> str:
+    """A 95 % interval of a share (``70% to 85.8%``), a dash where either end is undefined."""
     if pd.isna(low) or pd.isna(high):
         return "–"
     return f"{units.percent(low)} to {units.percent(high)}"
+
+
+def lift(value: float) -> str:
+    """A lift (``1.35×``), a dash where it is undefined."""
+    return "–" if pd.isna(value) else f"{value:.2f}×"
 
 
 def _mean_with_interval(mean: float, low: float, high: float, fmt: Callable[[float], str]) -> str:
@@ -34,6 +56,9 @@ def _mean_with_interval(mean: float, low: float, high: float, fmt: Callable[[flo
     if pd.isna(low) or pd.isna(high):
         return fmt(mean)
     return f"{fmt(mean)} ({fmt(low)} to {fmt(high)})"
+
+
+# --------------------------------------------------------------------------- the backtest
 
 
 def backtest_view(table: pd.DataFrame, by: str, currency: str) -> pd.DataFrame:
@@ -49,43 +74,71 @@ def backtest_view(table: pd.DataFrame, by: str, currency: str) -> pd.DataFrame:
             by.replace("_name", "").capitalize(): table[by].astype(str),
             "Customers at the cutoff": table["customers"].map(units.integer),
             "Ordered again": table["ordered"].map(units.integer),
-            "Repeat share": table["repeat_share"].map(lambda v: "–" if pd.isna(v) else units.percent(v)),
+            "Repeat share": table["repeat_share"].map(share),
             "95 % interval": [
-                _interval(lo, hi) for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
+                interval(lo, hi) for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
             ],
             "Orders per customer (95 %)": per_customer("orders", lambda v: f"{v:.2f}"),
             "Revenue per customer (95 %)": per_customer("revenue", lambda v: units.money(v, currency)),
-            "Lift": table["lift"].map(lambda v: "–" if pd.isna(v) else f"{v:.2f}×"),
+            "Lift": table["lift"].map(lift),
         }
     )
 
 
+def extremes(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The rows of an ``outcomes_by`` table with the highest and the lowest repeat share, among
+    the categories that had members at the cutoff."""
+    rows = table[table["customers"] > 0]
+    return rows.loc[rows["repeat_share"].idxmax()], rows.loc[rows["repeat_share"].idxmin()]
+
+
+def signal_sentence(
+    best: pd.Series, worst: pd.Series, noun: str = "groups", what: str = "who buys next"
+) -> str:
+    """Whether the ``noun``'s (groups', clusters') repeat shares really differ: the 95 %
+    intervals of the best and the worst do not overlap (then they carry signal about ``what``:
+    who buys next, which accounts stay active)."""
+    if (
+        pd.notna(best["share_low"])
+        and pd.notna(worst["share_high"])
+        and best["share_low"] > worst["share_high"]
+    ):
+        return f"Their 95 % intervals do not overlap: the {noun} carry real signal about {what}."
+    return f"Their 95 % intervals overlap: on this data the {noun} do not clearly tell {what}."
+
+
+def cluster_sentence(by_cluster: pd.DataFrame) -> str:
+    """The clusters' backtest in one line: the clusters with the highest and the lowest repeat
+    share, and whether their intervals overlap (:func:`signal_sentence`)."""
+    best, worst = extremes(by_cluster)
+    return (
+        f"- **Clusters:** placed in the run's nearest cluster as of the cutoff, "
+        f"{best['cluster_name']} ordered again {units.percent(best['repeat_share'])} of the time "
+        f"(lift {best['lift']:.2f}×) and {worst['cluster_name']} {units.percent(worst['repeat_share'])} "
+        f"(lift {worst['lift']:.2f}×). " + signal_sentence(best, worst, "clusters")
+    )
+
+
+# --------------------------------------------------------------------------- ranking
+
+
 def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~rfm_helpers.analysis.backtest.ranking_quality` as readable text."""
+    """A ``ranking_quality`` table (:func:`rfm_helpers.analysis.backtest.ranking_quality`,
+    :func:`rfm_helpers.analysis.account_outlook.ranking_quality`) as readable text."""
     return pd.DataFrame(
         {
             "Ranking made at the cutoff": ranking["ranking"].map(_ranking_name),
             "AUC": ranking["auc"].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}"),
-            "Top-decile capture": ranking["top_decile_capture"].map(
-                lambda v: "–" if pd.isna(v) else units.percent(v)
-            ),
+            "Top-decile capture": ranking["top_decile_capture"].map(share),
         }
     )
 
 
 def _ranking_name(name: str) -> str:
+    """A ranking's name as a table row starts: the model as the literature writes it, capitalised."""
     model, _, rest = name.partition(" ")
-    return f"{MODEL_NAMES[model]} {rest}" if model in MODEL_NAMES else name
-
-
-def migration_view(moves: Migration) -> pd.DataFrame:
-    """Counts of the transition matrix with each row's total, as text (rows: then; columns: now)."""
-    counts = moves.counts
-    out = counts.map(units.integer)
-    out.insert(len(out.columns), "Total", counts.sum(axis=1).map(units.integer))
-    out.index = [str(i) for i in counts.index]
-    out.columns = [str(c) for c in out.columns]
-    return out.rename_axis(f"{counts.index.name.replace('_', ' ')} ↓ / now →").reset_index()
+    text = f"{MODEL_NAMES[model]} {rest}" if model in MODEL_NAMES else name
+    return text[:1].upper() + text[1:]
 
 
 def verdict(ranking: pd.DataFrame) -> str:
@@ -118,31 +171,23 @@ def verdict(ranking: pd.DataFrame) -> str:
     )
 
 
-def signal_sentence(best: pd.Series, worst: pd.Series, noun: str = "groups") -> str:
-    """Whether the ``noun``'s (groups', clusters') repeat shares really differ: the 95 %
-    intervals of the best and the worst do not overlap (then they carry signal about who buys
-    next)."""
-    if (
-        pd.notna(best["share_low"])
-        and pd.notna(worst["share_high"])
-        and best["share_low"] > worst["share_high"]
-    ):
-        return f"Their 95 % intervals do not overlap: the {noun} carry real signal about who buys next."
-    return f"Their 95 % intervals overlap: on this data the {noun} do not clearly tell who buys next."
+# --------------------------------------------------------------------------- migration
 
 
-def cluster_sentence(by_cluster: pd.DataFrame) -> str:
-    """The clusters' backtest in one line: the clusters with the highest and the lowest repeat
-    share, and whether their intervals overlap (:func:`signal_sentence`)."""
-    rows = by_cluster[by_cluster["customers"] > 0]
-    best = rows.loc[rows["repeat_share"].idxmax()]
-    worst = rows.loc[rows["repeat_share"].idxmin()]
-    return (
-        f"- **Clusters:** placed in the run's nearest cluster as of the cutoff, "
-        f"{best['cluster_name']} ordered again {units.percent(best['repeat_share'])} of the time "
-        f"(lift {best['lift']:.2f}×) and {worst['cluster_name']} {units.percent(worst['repeat_share'])} "
-        f"(lift {worst['lift']:.2f}×). " + signal_sentence(best, worst, "clusters")
-    )
+def migration_view(moves: Migration) -> pd.DataFrame:
+    """Counts of the transition matrix (:func:`rfm_helpers.analysis.backtest.migration`) with each
+    row's total, as text: rows, the category at the cutoff (then "new"); columns, the category now
+    (then "gone")."""
+    counts = moves.counts
+    out = counts.map(units.integer)
+    out.insert(len(out.columns), "Total", counts.sum(axis=1).map(units.integer))
+    out.index = [str(i) for i in counts.index]
+    out.columns = [str(c) for c in out.columns]
+    by = str(counts.index.name).removesuffix("_then").removesuffix("_name")
+    return out.rename_axis(f"{by.capitalize()} at the cutoff ↓ / now →").reset_index()
+
+
+# --------------------------------------------------------------------------- findings
 
 
 def findings(result: Outlook, currency: str) -> str:
@@ -152,8 +197,7 @@ def findings(result: Outlook, currency: str) -> str:
     cutoff, end = result.window
     days = (end - cutoff).days
     overall = by_group.attrs["overall_share"]
-    best = by_group.loc[by_group["repeat_share"].idxmax()]
-    worst = by_group.loc[by_group["repeat_share"].idxmin()]
+    best, worst = extremes(by_group)
     then_valuable = int(moves.counts.loc[[g for g in valuable if g in moves.counts.index]].to_numpy().sum())
     lines = [
         f"- **Backtest:** customers were scored as of {cutoff:%d %b %Y} with this run's method, then "
@@ -166,7 +210,7 @@ def findings(result: Outlook, currency: str) -> str:
         f"- **Ranking:** {verdict(ranking)}",
         f"- **Movement:** of the {units.integer(then_valuable)} customers in {', '.join(valuable)} at the "
         f"cutoff, **{units.integer(len(fallen))}** are now in {', '.join(at_risk)} "
-        "(listed in `exports/fallen_customers.csv`, highest spend first).",
+        f"(listed in `exports/{CUSTOMERS.fallen_file}`, highest spend first).",
     ]
     horizon = predictions.attrs["horizon_days"]
     expected = predictions["expected_orders"].sum()
@@ -189,78 +233,44 @@ def findings(result: Outlook, currency: str) -> str:
     return "\n".join(lines)
 
 
-def dashboard_values(predictions: pd.DataFrame, then: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``customer_id`` and ``expected_value`` (to the cent) for the dashboard and, with ``then``
-    (the customers scored at the backtest cutoff), ``group_then``: each customer's group at the
-    cutoff, ``new`` (:data:`~rfm_helpers.analysis.backtest.NEW`) when not scored then. The fit
-    notes stay on the outlook page."""
-    table = pd.DataFrame(
-        {"customer_id": predictions["customer_id"], "expected_value": predictions["expected_value"].round(2)}
-    )
-    if then is not None:
-        groups = then.set_index("customer_id")["group"].astype(str)
-        table["group_then"] = table["customer_id"].map(groups).fillna(NEW)
-    table.attrs = {}
-    return table
+# --------------------------------------------------------------------------- the lists
 
 
-def prediction_export(
-    predictions: pd.DataFrame, segmented: pd.DataFrame, fallen: pd.DataFrame
-) -> pd.DataFrame:
-    """One row per customer: segment, group, the predictions over the horizon, and the group
-    the customer fell from (blank unless they fell from a valuable group to an at-risk one)."""
-    horizon = predictions.attrs["horizon_days"]
-    table = segmented[["customer_id", "segment", "group"]].merge(predictions, on="customer_id", how="left")
-    table = table.merge(
-        fallen[["customer_id", "group_then"]].rename(columns={"group_then": "fell_from_group"}),
-        on="customer_id",
-        how="left",
-    )
-    columns = {
-        "expected_orders": f"expected_orders_{horizon}d",
-        "p_alive": "probability_active",
-        "expected_spend": "expected_spend_per_order",
-        "expected_value": f"expected_value_{horizon}d",
-    }
-    table = table.rename(columns=columns)
-    if not predictions.attrs["p_alive_identifiable"]:
-        table = table.drop(columns="probability_active")
-    table[f"expected_orders_{horizon}d"] = table[f"expected_orders_{horizon}d"].round(3)
-    table[f"expected_value_{horizon}d"] = table[f"expected_value_{horizon}d"].round(2)
-    if "probability_active" in table:
-        table["probability_active"] = table["probability_active"].round(3)
-    order = [f"expected_value_{horizon}d", "customer_id"]
-    return table.sort_values(order, ascending=[False, True], na_position="last").reset_index(drop=True)
+@dataclass(frozen=True)
+class Entity:
+    """What an outlook page's rows are and how its lists are written: the customers of a
+    transactions run (:data:`CUSTOMERS`) or the accounts of an account run
+    (:data:`rfm_helpers.report.account_outlook.ACCOUNTS`). The lists' columns, rounding and order
+    (:func:`prediction_export`), their writing with a data dictionary (:func:`write_lists`), the
+    predictions table (:func:`predictions_view`) and the dashboard's values
+    (:func:`dashboard_values`) are defined once, for both."""
 
-
-def predictions_view(export: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Rows of :func:`prediction_export` as readable text."""
-    orders = next(c for c in export.columns if c.startswith("expected_orders_"))
-    value = next(c for c in export.columns if c.startswith("expected_value_"))
-    days = orders.removeprefix("expected_orders_").removesuffix("d")
-
-    def money(v: float) -> str:
-        return "–" if pd.isna(v) else units.money(v, currency)
-
-    view = {
-        "Customer": export["customer_id"].astype(str),
-        "Segment": export["segment"].astype(str),
-        "Group": export["group"].astype(str),
-        f"Expected orders, next {days} days": export[orders].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"),
-    }
-    if "probability_active" in export:
-        view["Probability active"] = export["probability_active"].map(
-            lambda v: "–" if pd.isna(v) else units.percent(v)
-        )
-    view["Expected spend per order"] = export["expected_spend_per_order"].map(money)
-    view[f"Expected value, next {days} days"] = export[value].map(money)
-    view["Fell from"] = export["fell_from_group"].astype(object).fillna("").astype(str)
-    return pd.DataFrame(view)
+    key: str
+    """The lists' id column (the predictions' ``customer_id`` is written under this name)."""
+    columns: Mapping[str, str]
+    """The predictions list's leading columns (``key`` first), each with its heading on the page."""
+    count: tuple[str, str]
+    """The expected count's column (``_<horizon>d`` appended) and its heading."""
+    spend: tuple[str, str]
+    """The expected spend's column and its heading."""
+    fell_from: tuple[str, str]
+    """The fallen list's column that names the category a row fell from, and its name in the
+    predictions list."""
+    category: str
+    """The column of the table at the cutoff whose value the dashboard shows as ``<category>_then``
+    (``_name`` dropped)."""
+    predictions_file: str
+    fallen_file: str
+    dictionary: Mapping[str, tuple[str, str]]
+    """Meaning and format of every column of the two lists (``{horizon}`` and ``{model}`` filled in
+    per run). A listed file's column missing here stops the step."""
+    dictionary_name: str
+    """Where ``dictionary`` is defined (an error names it)."""
 
 
 OUTLOOK_DICTIONARY_FILE = "outlook_data_dictionary.csv"
 """What each column of the outlook step's lists means (beside ``data_dictionary.csv`` of the
-customer lists, in the same published exports folder)."""
+customer lists, in the same published exports folder; the account runs' outlook writes its own)."""
 OUTLOOK_DICTIONARY = {
     "customer_id": (
         "Customer ID, exactly as in the source data",
@@ -301,12 +311,104 @@ OUTLOOK_DICTIONARY = {
 }
 """Columns of ``customer_predictions.csv`` and ``fallen_customers.csv`` (``{horizon}`` and
 ``{model}`` filled in per run). A listed file's column missing here stops the step."""
+PREDICTIONS_FILE = "customer_predictions.csv"
+FALLEN_FILE = "fallen_customers.csv"
+CUSTOMERS = Entity(
+    key="customer_id",
+    columns={"customer_id": "Customer", "segment": "Segment", "group": "Group"},
+    count=("expected_orders", "Expected orders"),
+    spend=("expected_spend_per_order", "Expected spend per order"),
+    fell_from=("group_then", "fell_from_group"),
+    category="group",
+    predictions_file=PREDICTIONS_FILE,
+    fallen_file=FALLEN_FILE,
+    dictionary=OUTLOOK_DICTIONARY,
+    dictionary_name="rfm_helpers.report.outlook.OUTLOOK_DICTIONARY",
+)
+"""The customers of a transactions run (``segmented``: ``customer_id``, ``segment``, ``group``)."""
 
 
-def outlook_dictionary(files: list[Path], horizon: int, model: str) -> pd.DataFrame:
+def dashboard_values(
+    predictions: pd.DataFrame, then: pd.DataFrame | None = None, entity: Entity = CUSTOMERS
+) -> pd.DataFrame:
+    """``entity.key`` (the predictions' ``customer_id``) and ``expected_value`` (to the cent)
+    for the dashboard and, with ``then`` (the rows at the backtest cutoff: customers scored then,
+    accounts placed then), ``<category>_then``: each row's ``entity.category`` at the cutoff
+    (``group_then``, ``cluster_then``), ``new`` (:data:`~rfm_helpers.analysis.backtest.NEW`)
+    when it had none. The fit notes stay on the outlook page."""
+    key = entity.key
+    table = pd.DataFrame(
+        {key: predictions["customer_id"], "expected_value": predictions["expected_value"].round(2)}
+    )
+    if then is not None:
+        names = then.set_index(key)[entity.category].astype(str)
+        table[f"{entity.category.removesuffix('_name')}_then"] = table[key].map(names).fillna(NEW)
+    table.attrs = {}
+    return table
+
+
+def prediction_export(
+    predictions: pd.DataFrame, table: pd.DataFrame, fallen: pd.DataFrame, entity: Entity = CUSTOMERS
+) -> pd.DataFrame:
+    """One row per row of ``table`` (customers: ``segmented``): its ``entity.columns``, the
+    predictions over the horizon matched on ``entity.key`` (expected count, ``probability_active``
+    only where the data identify it, expected spend, ``expected_value_<h>d``; blank where not
+    modelled) and the category the row fell from (``entity.fell_from``: blank unless it fell from
+    a valuable category to an at-risk one); highest expected value first."""
+    horizon = predictions.attrs["horizon_days"]
+    key = entity.key
+    values = predictions.rename(columns={"customer_id": key})
+    out = table[list(entity.columns)].merge(values, on=key, how="left", validate="many_to_one")
+    source, fell_from = entity.fell_from
+    out = out.merge(fallen[[key, source]].rename(columns={source: fell_from}), on=key, how="left")
+    count, value = f"{entity.count[0]}_{horizon}d", f"expected_value_{horizon}d"
+    out = out.rename(
+        columns={
+            "expected_orders": count,
+            "p_alive": "probability_active",
+            "expected_spend": entity.spend[0],
+            "expected_value": value,
+        }
+    )
+    if not predictions.attrs["p_alive_identifiable"]:
+        out = out.drop(columns="probability_active")
+    else:
+        out["probability_active"] = out["probability_active"].round(3)
+    out[count] = out[count].round(3)
+    out[value] = out[value].round(2)
+    return out.sort_values([value, key], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+def predictions_view(export: pd.DataFrame, currency: str, entity: Entity = CUSTOMERS) -> pd.DataFrame:
+    """Rows of :func:`prediction_export` as readable text."""
+    stem, count_heading = entity.count
+    count = next(c for c in export.columns if c.startswith(f"{stem}_"))
+    value = next(c for c in export.columns if c.startswith("expected_value_"))
+    days = count.removeprefix(f"{stem}_").removesuffix("d")
+
+    def money(v: float) -> str:
+        return "–" if pd.isna(v) else units.money(v, currency)
+
+    view = {heading: export[column].astype(str) for column, heading in entity.columns.items()}
+    view[f"{count_heading}, next {days} days"] = export[count].map(
+        lambda v: "–" if pd.isna(v) else f"{v:.1f}"
+    )
+    if "probability_active" in export:
+        view["Probability active"] = export["probability_active"].map(share)
+    spend, spend_heading = entity.spend
+    view[spend_heading] = export[spend].map(money)
+    view[f"Expected value, next {days} days"] = export[value].map(money)
+    view["Fell from"] = export[entity.fell_from[1]].astype(object).fillna("").astype(str)
+    return pd.DataFrame(view)
+
+
+def outlook_dictionary(
+    files: Sequence[Path], horizon: int, model: str, entity: Entity = CUSTOMERS
+) -> pd.DataFrame:
     """One row per column of each written outlook list in ``files``, in file order: ``file``,
-    ``column``, ``meaning``, ``format`` and ``example`` (the first value in the file)."""
-    known = {key.format(horizon=horizon): value for key, value in OUTLOOK_DICTIONARY.items()}
+    ``column``, ``meaning``, ``format`` and ``example`` (the first value in the file), from
+    ``entity.dictionary``."""
+    known = {key.format(horizon=horizon): value for key, value in entity.dictionary.items()}
     rows = []
     for path in files:
         header, examples = first_cells(path)
@@ -314,7 +416,7 @@ def outlook_dictionary(files: list[Path], horizon: int, model: str) -> pd.DataFr
         if missing:
             raise ValueError(
                 f"outlook dictionary: no entry for {', '.join(missing)} of {path.name}; add them to "
-                "rfm_helpers.report.outlook.OUTLOOK_DICTIONARY"
+                f"{entity.dictionary_name}"
             )
         for column in header:
             meaning, unit = (text.format(horizon=horizon, model=MODEL_NAMES[model]) for text in known[column])
@@ -322,27 +424,28 @@ def outlook_dictionary(files: list[Path], horizon: int, model: str) -> pd.DataFr
     return pd.DataFrame(rows, columns=["file", "column", "meaning", "format", "example"])
 
 
-PREDICTIONS_FILE = "customer_predictions.csv"
-FALLEN_FILE = "fallen_customers.csv"
-
-
 def write_lists(
-    export: pd.DataFrame, fallen: pd.DataFrame | None, folder: Path, horizon: int, model: str
+    export: pd.DataFrame,
+    fallen: pd.DataFrame | None,
+    folder: Path,
+    horizon: int,
+    model: str,
+    entity: Entity = CUSTOMERS,
 ) -> list[Path]:
     """Write the outlook's lists for campaign tools into ``folder`` (older CSVs there removed
     first, so a run without a backtest never publishes a stale fallen list):
-    :data:`PREDICTIONS_FILE` (``export``, :func:`prediction_export`), :data:`FALLEN_FILE` when
-    ``fallen`` is given, and :data:`OUTLOOK_DICTIONARY_FILE` (:func:`outlook_dictionary`), each
-    through :func:`rfm_helpers.atomic.write_export_csv`."""
+    ``entity.predictions_file`` (``export``, :func:`prediction_export`), ``entity.fallen_file``
+    when ``fallen`` is given, and :data:`OUTLOOK_DICTIONARY_FILE` (:func:`outlook_dictionary`),
+    each through :func:`rfm_helpers.atomic.write_export_csv`. Returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.csv"):
         old.unlink()
-    paths = [folder / PREDICTIONS_FILE]
+    paths = [folder / entity.predictions_file]
     atomic.write_export_csv(export, paths[0])
     if fallen is not None:
-        paths.append(folder / FALLEN_FILE)
+        paths.append(folder / entity.fallen_file)
         atomic.write_export_csv(fallen, paths[-1])
-    dictionary = outlook_dictionary(paths, horizon, model)
+    dictionary = outlook_dictionary(paths, horizon, model, entity)
     paths.append(folder / OUTLOOK_DICTIONARY_FILE)
     atomic.write_export_csv(dictionary, paths[-1])
     return paths

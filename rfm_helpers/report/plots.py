@@ -444,18 +444,26 @@ def segment_sizes(summary: pd.DataFrame, category: str = "segment", entity: str 
 # --- outlook --------------------------------------------------------------------------
 
 
-def repeat_shares(table: pd.DataFrame, category: str, window_days: int) -> Figure:
-    """Share of each category's customers (at the backtest cutoff) who ordered again in the
-    held-out window, with its 95 % interval and the overall share as a dashed line
-    (:func:`rfm_helpers.analysis.backtest.outcomes_by`). Each label sits past its whisker."""
+def repeat_shares(
+    table: pd.DataFrame,
+    category: str,
+    window_days: int,
+    entity: str = "customers",
+    done: str = "ordered again",
+) -> Figure:
+    """Share of each category's customers (or accounts: ``entity``) at the backtest cutoff who
+    ``done`` (ordered again, ran a campaign again) in the held-out window, with its 95 % interval
+    and the overall share as a dashed line (:func:`rfm_helpers.analysis.backtest.outcomes_by`).
+    Each label sits past its whisker; the axis leaves room for a label beside a share near 100 %."""
     data = _in_display_order(table[table["customers"] > 0], category)
     fig = _hbars(
         data,
         category,
         "repeat_share",
         [""] * len(data),
-        f"Ordered again within {window_days} days of the cutoff, by {_category_noun(category)} then",
-        "Share of the customers who ordered again (95 % interval)",
+        f"{done[:1].upper()}{done[1:]} within {window_days} days of the cutoff, "
+        f"by {_category_noun(category)} then",
+        f"Share of the {entity} who {done} (95 % interval)",
         _percent_axis,
         colors=_category_colors(data, category),
     )
@@ -475,7 +483,8 @@ def repeat_shares(table: pd.DataFrame, category: str, window_days: int) -> Figur
             va="center",
             fontsize=9,
         )
-    ax.set_xlim(0, min(1.0, float(data["share_high"].max()) + 0.2))
+    ax.set_xlim(0, float(data["share_high"].max()) + 0.25)
+    ax.set_xticks([tick for tick in np.arange(0, 1.01, 0.2) if tick <= ax.get_xlim()[1]])
     overall = table.attrs.get("overall_share")
     if overall is not None:
         ax.axvline(
@@ -483,9 +492,11 @@ def repeat_shares(table: pd.DataFrame, category: str, window_days: int) -> Figur
             color="#333333",
             linestyle="--",
             linewidth=1,
-            label=f"all customers: {units.percent(overall)}",
+            label=f"all {entity}: {units.percent(overall)}",
         )
-        ax.legend(loc="lower right", fontsize=9, frameon=True)
+        # below the axis: inside, it could cover the label of a bar
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=9, frameon=False)
+        fig.tight_layout()
     return fig
 
 

@@ -8,8 +8,11 @@ The steps and their dependencies are listed in ``notebooks/pipeline.yaml``. Each
 notebook executed by papermill with the single parameter ``params_file``, in a warm kernel
 that is reused from step to step (:mod:`rfm_helpers.runs.kernels`); steps whose dependencies are
 met run side by side when ``--jobs`` > 1. A step reruns exactly when something it depends on
-changed (:mod:`rfm_helpers.runs.pipeline`); otherwise its last result is reused and the runner
-says so. ``--force`` reruns every step.
+changed (:mod:`rfm_helpers.runs.pipeline`), among the parameters only those it reads; otherwise
+its last result is reused and the runner says so. A step that has no result of its own but
+whose fingerprint another run of the same output root has (a copy of a params file with another
+``run_name``) copies that run's products and executed notebook, and renders its page for this
+run. ``--force`` reruns every step.
 
 Each step's executed notebook, HTML page and stamp live in ``build/<run_name>/steps/<step>/``;
 the notebook sources are never modified. Publishing is all-or-nothing: pages, CSV exports and
@@ -27,7 +30,10 @@ No traceback reaches the terminal.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -75,6 +81,11 @@ EXECUTED_NAME = "executed.ipynb"
 PAGE_NAME = "page.html"
 ERROR_LOG = "error.log"
 """Where an unexpected error's traceback goes: ``build/<run_name>/error.log``."""
+READ_KEY = "parameters_read"
+"""Stamp entry: the parameters the step's notebook read in its last run (key → how, see
+:data:`rfm_helpers.runs.pipeline.READ_KINDS`)."""
+PATHS_KEY = "product_paths"
+"""Stamp entry: where the step wrote its products, so that another run can copy them."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class StepResult:
     title: str
     duration_s: float
     reused: bool
+    source: str | None = None
+    """The run whose result was copied (a run with the same step fingerprint), if any."""
 
 
 @dataclass
@@ -302,12 +315,15 @@ class _Run:
         self.steps_root = build_dir() / cfg.run_name / "steps"
         self.input_info, self.inputs = _source_inputs(cfg)
         self.parameters = cfg.model_dump(mode="json")
+        """Every parameter; each step's fingerprint keeps those it reads (its ``reads``)."""
         self.environment = provenance.environment_fingerprint()
         self.export_key = provenance.combined_hash(provenance.sha256_file(p) for p in EXPORT_CODE)
         self.products: dict[str, dict[str, str]] = {}
         self.fingerprints: dict[str, str] = {}
         self.results: dict[str, StepResult] = {}
         self.workers: list[KernelWorker] = []
+        self.read_logs: dict[int, Path] = {}
+        """Per kernel (by ``id`` of its worker): the file it records the parameters read into."""
         self.parsing: subprocess.Popen | None = None
 
     def step_dir(self, step: Step) -> Path:
@@ -330,17 +346,56 @@ class _Run:
         stamp = pipeline.read_stamp(self.step_dir(step))
         products = pipeline.product_hashes(self.cfg, step)
         if not pipeline.is_current(stamp, fingerprint, products):
-            return None
+            return self.adopt(step, fingerprint)
         assert stamp is not None
         if stamp.get("export_key") != self.export_key or not (self.step_dir(step) / PAGE_NAME).is_file():
-            self.render(step, stamp["duration_s"])  # only the page template changed
+            self.render(step, stamp["duration_s"], stamp.get(READ_KEY))  # only the page template changed
         self.products[step.name] = products
         return StepResult(step.name, self.step_dir(step), stamp["title"], stamp["duration_s"], reused=True)
 
-    def render(self, step: Step, duration_s: float) -> StepResult:
-        """Export the step's executed notebook to HTML and record the step as done."""
+    def adopt(self, step: Step, fingerprint: str) -> StepResult | None:
+        """The step's result from another run with the same fingerprint (e.g. a copy of the
+        params file with another ``run_name``, ``description`` or anything else the step does not
+        read), if one still has it intact: its products are copied into this run's folders and its
+        executed notebook into this step's folder, and the page is rendered for this run."""
+        own = self.step_dir(step)
+        for stamp_path in sorted(build_dir().glob(f"*/steps/{step.name}/{pipeline.STAMP_NAME}")):
+            donor = stamp_path.parent
+            stamp = pipeline.read_stamp(donor)
+            if donor == own or not stamp or stamp.get("fingerprint") != fingerprint:
+                continue
+            sources = {attr: Path(path) for attr, path in (stamp.get(PATHS_KEY) or {}).items()}
+            expected = stamp.get("products")
+            if set(sources) != set(step.writes) or not (donor / EXECUTED_NAME).is_file():
+                continue
+            if {attr: provenance.content_hash(path) for attr, path in sources.items()} != expected:
+                continue  # changed since that run
+            targets = pipeline.product_paths(self.cfg, step)
+            for attr, source in sources.items():
+                _copy_product(source, targets[attr])
+            if pipeline.product_hashes(self.cfg, step) != expected:
+                continue  # the other run changed them while they were copied
+            shutil.rmtree(own, ignore_errors=True)
+            own.mkdir(parents=True)
+            _copy_executed(donor / EXECUTED_NAME, own / EXECUTED_NAME, self.params_path)
+            result = self.render(step, stamp["duration_s"], stamp.get(READ_KEY))
+            return dataclasses.replace(result, reused=True, source=donor.parent.parent.name)
+        return None
+
+    def render(self, step: Step, duration_s: float, reads: dict[str, str] | None = None) -> StepResult:
+        """Export the step's executed notebook to HTML and record the step as done, with the
+        parameters its notebook ``reads`` (:func:`pipeline.read_parameter_log`), which must be
+        covered by the step's ``reads`` in pipeline.yaml."""
         from rfm_helpers.report.htmlexport import export_html
 
+        undeclared = pipeline.undeclared_reads(step.reads, reads or {})
+        if undeclared:
+            raise PipelineError(
+                f"step {step.name} read parameters that its reads in "
+                f"{self.notebooks_dir / pipeline.PIPELINE_FILE} do not list: {', '.join(undeclared)}. "
+                "Add them there, or the step would not rerun when they change (it was not "
+                "recorded as done, so the next run runs it again)"
+            )
         folder = self.step_dir(step)
         kind = "transactions" if self.cfg.accounts is None else "accounts"
         title = export_html(
@@ -358,6 +413,9 @@ class _Run:
             {
                 "fingerprint": self.fingerprints[step.name],
                 "products": products,
+                PATHS_KEY: {attr: str(path) for attr, path in pipeline.product_paths(self.cfg, step).items()},
+                "parameters": pipeline.step_parameters(step, self.parameters),
+                READ_KEY: reads,
                 "export_key": self.export_key,
                 "title": title,
                 "duration_s": duration_s,
@@ -373,11 +431,17 @@ class _Run:
         from rfm_helpers.runs.kernels import KernelWorker, warm_up
 
         modules = sorted(
-            {p.stem for step in self.steps for p in pipeline.helper_modules(step.notebook)} - {"__init__"}
+            {pipeline.module_name(p) for step in self.steps for p in pipeline.helper_modules(step.notebook)}
+            - {"rfm_helpers"}
         )
-        prelude = "\n".join(f"import rfm_helpers.{name}" for name in modules)
+        log = self.steps_root / f".parameters-read-{len(self.workers) + 1}.log"
+        log.unlink(missing_ok=True)
+        # First, so that nothing before it can keep the kernel from recording.
+        record = f"import rfm_helpers.runs.pipeline as p\np.record_parameter_reads({str(log)!r})\ndel p"
+        prelude = "\n".join([record, *(f"import {name}" for name in modules)])
         worker = KernelWorker(self.notebooks_dir, prelude)
         self.workers.append(worker)
+        self.read_logs[id(worker)] = log
         if len(self.workers) == 1:
             self.parsing = self._parse_input_in_background()
             warm_up()
@@ -393,6 +457,22 @@ class _Run:
             return None
         command = [sys.executable, "-m", "rfm_helpers.data.loading", str(self.params_path)]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def read_offset(self, worker: KernelWorker) -> int:
+        """Where the parameters read by the next notebook on ``worker`` will start in its log."""
+        log = self.read_logs[id(worker)]
+        return log.stat().st_size if log.is_file() else 0
+
+    def parameters_read(self, step: Step, worker: KernelWorker, offset: int) -> dict[str, str]:
+        """The parameters ``step``'s notebook read, as recorded in ``worker``'s kernel."""
+        log = self.read_logs[id(worker)]
+        if not log.is_file():
+            setup = worker.ready.exception() if worker.ready.done() else None
+            raise PipelineError(
+                f"step {step.name}: the kernel did not record which parameters the notebook read "
+                f"({log} is missing{f'; its setup failed: {setup}' if setup else ''})"
+            )
+        return pipeline.read_parameter_log(log, offset)
 
     def wait_for_input(self) -> None:
         """Let the background parse finish before a step reads the input (never parse twice)."""
@@ -419,6 +499,9 @@ class _Run:
                 worker.shutdown()
             except Exception as exc:  # a kernel that died already; nothing left to stop
                 print(f"warning: stopping a kernel: {exc}", file=sys.stderr)
+            log = self.read_logs.pop(id(worker), None)
+            if log is not None:
+                log.unlink(missing_ok=True)
         self.workers = []
 
 
@@ -443,6 +526,36 @@ def _source_inputs(cfg: RunConfig) -> tuple[dict[str, str], dict[str, str]]:
     return {**info, "sha256": hashes["database"]}, hashes
 
 
+def _copy_product(source: Path, target: Path) -> None:
+    """Replace ``target`` by a copy of the product ``source`` (a file, or a folder's visible files)."""
+    staged = target.with_name(f".{target.name}.copy-{secrets.token_hex(4)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, staged, ignore=shutil.ignore_patterns(".*"))
+        shutil.rmtree(target, ignore_errors=True)
+    else:
+        shutil.copyfile(source, staged)
+    os.replace(staged, target)
+
+
+def _copy_executed(source: Path, target: Path, params_path: Path) -> None:
+    """Copy an executed notebook of another run, saying it ran with ``params_path`` (papermill's
+    injected cell and metadata), as it would have."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    recorded = nb.metadata.get("papermill", {}).get("parameters", {})
+    if "params_file" in recorded:
+        recorded["params_file"] = str(params_path)
+    assignment = f"params_file = {json.dumps(str(params_path))}"
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            lines = cell.source.splitlines()
+            cell.source = "\n".join(assignment if ln.startswith("params_file = ") else ln for ln in lines)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
 def _print_step(index: int, total: int, name: str, message: str) -> None:
     print(f"[{index}/{total}] {name}: {message}", flush=True)
 
@@ -455,7 +568,7 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
     position = {step.name: index for index, step in enumerate(steps, start=1)}
     pending = list(steps)
     descendants = pipeline.descendants(steps)
-    running: dict[Future[None], tuple[Step, Any, float]] = {}
+    running: dict[Future[None], tuple[Step, Any, float, int]] = {}
     idle: list[Any] = []
     try:
         while pending or running:
@@ -467,7 +580,8 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 if reused is not None:
                     pending.remove(step)
                     run_state.results[step.name] = reused
-                    _print_step(position[step.name], total, step.name, "up to date, reused")
+                    source = f" from run {reused.source}" if reused.source else ""
+                    _print_step(position[step.name], total, step.name, f"up to date, reused{source}")
                     continue
                 if not idle and len(run_state.workers) < run_state.jobs:
                     # A second kernel only when two steps can run at once: a one-step rerun
@@ -482,10 +596,11 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 folder = run_state.step_dir(step)
                 shutil.rmtree(folder, ignore_errors=True)  # no stale page if this run fails
                 folder.mkdir(parents=True)
+                offset = run_state.read_offset(worker)
                 future = worker.submit(
                     step.notebook, folder / EXECUTED_NAME, {"params_file": str(run_state.params_path)}
                 )
-                running[future] = (step, worker, time.perf_counter())
+                running[future] = (step, worker, time.perf_counter(), offset)
                 _print_step(position[step.name], total, step.name, "running…")
             if not running:
                 if pending:  # cannot happen with a validated pipeline; never spin
@@ -493,12 +608,13 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                step, worker, started = running.pop(future)
+                step, worker, started, offset = running.pop(future)
                 idle.append(worker)
                 try:
                     future.result()
                     duration = round(time.perf_counter() - started, 1)
-                    run_state.results[step.name] = run_state.render(step, duration)
+                    reads = run_state.parameters_read(step, worker, offset)
+                    run_state.results[step.name] = run_state.render(step, duration, reads)
                 except Exception as exc:
                     _print_step(position[step.name], total, step.name, "FAILED")
                     _report_failure(
@@ -598,8 +714,15 @@ def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, f
         print(exc, file=sys.stderr)
         return 1
     results = [run_state.results[step.name] for step in steps]
+    # The parameters as a whole too: a step reads only some, but the manifest and the index show
+    # them all (and the description), so a change that reruns no step still republishes.
+    parameters = json.dumps(run_state.parameters, sort_keys=True, default=str)
     fingerprint = provenance.combined_hash(
-        [run_state.export_key, *(run_state.fingerprints[step.name] for step in steps)]
+        [
+            run_state.export_key,
+            hashlib.sha256(parameters.encode()).hexdigest(),
+            *(run_state.fingerprints[step.name] for step in steps),
+        ]
     )
     executed = sum(not r.reused for r in results)
     if executed == 0 and _is_published(published, fingerprint):
