@@ -16,14 +16,15 @@ import yaml
 
 from rfm_helpers.analysis.clustering import VOCABULARY, base_name
 from rfm_helpers.config import load_config
-from rfm_helpers.paths import PROJECT_ROOT
+from rfm_helpers.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from rfm_helpers.runs import runner
+from rfm_helpers.runs.pipeline import load_pipeline
 from rfm_helpers.synthetic.accounts import GeneratorSettings, generate, write_postgres
 
 PARAMS = PROJECT_ROOT / "params" / "test_omnichannel.yaml"
 RUN = "test_omnichannel"
 URL_ENV = "RFM_TEST_REPORT_DATABASE_URL"
-PAGES = ["01_extraction", "04_clustering", "05_account_insights", "07_dashboard"]
+PAGES = [step.name for step in load_pipeline(NOTEBOOKS_DIR, "accounts")]
 
 
 @dataclass

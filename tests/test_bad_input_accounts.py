@@ -22,6 +22,8 @@ import yaml
 from account_files import plain_duckdb, user_database
 from bad_input_support import Outcome, in_notebook, page_text, run_runner, sha256, tree_digest
 
+from rfm_helpers.paths import NOTEBOOKS_DIR
+from rfm_helpers.runs.pipeline import load_pipeline
 from rfm_helpers.synthetic.accounts import METADATA_TABLE, GeneratorSettings, generate
 
 pytestmark = pytest.mark.slow
@@ -35,7 +37,7 @@ FAST_CLUSTERING = {
     "k_max": 3,
     "silhouette_sample": 100,
 }
-PAGES = ["01_extraction", "04_clustering", "05_account_insights", "07_dashboard"]
+PAGES = [step.name for step in load_pipeline(NOTEBOOKS_DIR, "accounts")]
 
 
 def account_params(folder: Path, run_name: str = RUN, **accounts: object) -> Path:
