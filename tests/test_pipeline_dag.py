@@ -144,3 +144,20 @@ def test_descendants_follow_needs_transitively(tmp_path: Path) -> None:
         "04": {"05"},
         "05": set(),
     }
+
+
+def test_imports_over_several_lines_and_inside_functions_count(tmp_path: Path, package: Path) -> None:
+    (package / "e.py").write_text(
+        '"""Docs."""\n\n\ndef later():\n'
+        "    from rfm_helpers import (\n        c,  # lazy\n        d as dee,\n    )\n"
+        "    import rfm_helpers.a, os\n"
+    )
+    nb = notebook(tmp_path / "n.ipynb", "from rfm_helpers import e")
+    assert [p.name for p in pipeline.helper_modules(nb, package)] == [
+        "__init__.py",
+        "a.py",
+        "b.py",
+        "c.py",
+        "d.py",
+        "e.py",
+    ]

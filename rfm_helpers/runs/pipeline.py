@@ -28,9 +28,10 @@ places, not content: reading them does not count as reading ``run_name``.
 
 from __future__ import annotations
 
-import ast
+import functools
 import hashlib
 import json
+import re
 import threading
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -159,30 +160,36 @@ def descendants(steps: Sequence[Step]) -> dict[str, set[str]]:
     return below
 
 
-def _imported_helpers(source: str) -> set[str]:
+_FROM_IMPORT = re.compile(
+    rf"^[ \t]*from[ \t]+{PACKAGE}((?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE
+)
+_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#;]*)", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _imported_helpers(source: str) -> frozenset[str]:
     """Names of ``rfm_helpers`` modules imported by Python ``source`` (``plots`` for
-    ``from rfm_helpers import plots`` and ``from rfm_helpers.report.plots import x``)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # a cell with IPython magics: read its plain-Python lines only
-        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        try:
-            tree = ast.parse("\n".join(lines))
-        except SyntaxError:
-            return set()
+    ``from rfm_helpers import plots`` and ``from rfm_helpers.report.plots import x``), at any
+    indentation (imports inside functions count) and over parenthesised lines.
+
+    Read from the import lines with two regular expressions, not by parsing: a run fingerprints
+    every step over the same modules, and parsing them was most of a no-op rerun. A line in a
+    docstring that looks like an import only adds a dependency (a rerun too many, never one too
+    few). Cached by the source text."""
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
-            inner = node.module.split(".")[1:]
-            found.add("/".join(inner))  # a module, or a subpackage (its __init__)
-            found.update("/".join([*inner, alias.name]) for alias in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(
-                "/".join(alias.name.split(".")[1:])
-                for alias in node.names
-                if alias.name.startswith(PACKAGE + ".")
-            )
-    return found
+    for module, names in _FROM_IMPORT.findall(source):
+        inner = module.split(".")[1:]
+        found.add("/".join(inner))  # a module, or a subpackage (its __init__)
+        for name in re.sub(r"#[^\n]*", "", names).strip("()").split(","):
+            alias = name.split(" as ")[0].strip()
+            if alias.isidentifier():
+                found.add("/".join([*inner, alias]))
+    for names in _PLAIN_IMPORT.findall(source):
+        for name in names.split(","):
+            dotted = name.split(" as ")[0].strip()
+            if dotted.startswith(PACKAGE + "."):
+                found.add("/".join(dotted.split(".")[1:]))
+    return frozenset(found)
 
 
 def _notebook_code(notebook: Path) -> str:
@@ -207,7 +214,7 @@ def helper_modules(notebook: Path, package_dir: Path = PACKAGE_DIR) -> list[Path
     """Source files of the helper modules ``notebook`` depends on, transitively, sorted
     (the package ``__init__`` always: importing any module runs it)."""
     found: set[Path] = set()
-    todo = _imported_helpers(_notebook_code(notebook))
+    todo = set(_imported_helpers(_notebook_code(notebook)))
     done: set[str] = set()
     while todo:
         name = todo.pop()
