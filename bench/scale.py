@@ -1,30 +1,142 @@
-"""Scaling benchmark: synthetic transactions at 1M, 10M, 100M rows through the DuckDB path.
+"""Scaling benchmark: synthetic transactions at 1M, 10M, 100M rows, DuckDB (and Spark local mode).
 
-For each size: generation time, clean + aggregate time (the cleaning step's engine session,
-rfm_helpers.sql.transactions.run: rules, customer table and every report aggregate), peak memory
-(max RSS of the child process doing the work, DuckDB included), rows per second and customers.
-Each step runs in its own child process so that its peak memory is its own.
-Prints a table; this is a script, never a test.
+For each size: generation time, then clean + aggregate (the cleaning step's engine session,
+rfm_helpers.sql.transactions.run: rules, customer table and every report aggregate) on each
+engine, with: seconds, peak memory (the largest RSS of the process tree doing the work, sampled
+every 0.2 s: Python, DuckDB, and Spark's JVM), disk (the largest size of the engine's temporary
+folder during the run: DuckDB's spill files and its scratch database of compressed tables),
+rows per second and customers. Each step runs in its own child process so that its peak memory
+is its own. Prints a table; this is a script, never a test.
 
-    nice -n 10 .venv/bin/python bench/scale.py --rows 1M 10M 100M --work-dir /tmp/rfm_scale
+    nice -n 10 .venv/bin/python bench/scale.py --rows 1M 10M 100M --work-dir /tmp/rfm_scale --keep
+    nice -n 10 .venv/bin/python bench/scale.py --rows 10M --engines duckdb spark --keep --check
+
+``--keep`` keeps the generated data and reuses it when it is already there (generation is then
+shown as ``-``). ``--check`` compares each run's customer table (customer_id, recency, frequency,
+monetary, sorted by customer_id) and figures with the reference of that size in
+``--reference-dir``; the first checked run of a size writes the reference (write it with the code
+you trust: e.g. the commit before an optimisation, or ``--engines spark``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+FIGURES = Path(__file__).resolve().parents[1] / "build" / "bench" / "scale_figures.json"
+"""This benchmark's rows, for bench/summary.py."""
 SIZES = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
 PARAMS = "params/default.yaml"
+CHECK_COLUMNS = ["customer_id", "recency", "frequency", "monetary"]
 
 
-def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str) -> dict:
+class _Sampler(threading.Thread):
+    """Largest RSS of this process and its descendants, and largest size of ``folder``."""
+
+    def __init__(self, folder: Path | None) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.peak_rss, self.peak_disk = folder, 0, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.2):
+            self.sample()
+
+    def sample(self) -> None:
+        self.peak_rss = max(self.peak_rss, _tree_rss(os.getpid()))
+        if self.folder is not None:
+            self.peak_disk = max(self.peak_disk, _folder_bytes(self.folder))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        self.sample()
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            tree.setdefault(parent, []).append(int(entry))
+    return tree
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and every descendant (Linux /proc)."""
+    tree, total, todo = _children(), 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/statm", encoding="ascii") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+        todo += tree.get(current, [])
+    return total
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+class _Timed:
+    """A DuckDB connection that appends each statement's seconds to ``log`` (RFM_BENCH_PROFILE=1)."""
+
+    def __init__(self, con, log: Path) -> None:
+        self.con, self.log = con, log
+        log.write_text("")
+
+    def execute(self, sql: str, *params):
+        started = time.perf_counter()
+        result = self.con.execute(sql, *params)
+        if not sql.lstrip().upper().startswith("CREATE"):
+            result = result.fetch_df() if "DESCRIBE" not in sql else result.fetchall()
+        with self.log.open("a") as f:
+            f.write(f"{time.perf_counter() - started:8.2f}  {' '.join(sql.split())[:110]}\n")
+        return _Fetched(result)
+
+    def __getattr__(self, name: str):
+        return getattr(self.con, name)
+
+
+class _Fetched:
+    """A result already fetched, answering as a DuckDB result does."""
+
+    def __init__(self, result) -> None:
+        self.result = result
+
+    def df(self):
+        return self.result
+
+    def fetchall(self):
+        return self.result if isinstance(self.result, list) else list(self.result.itertuples(index=False))
+
+    def fetchone(self):
+        rows = self.fetchall()
+        return tuple(rows[0]) if rows else None
+
+
+def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str, out_file: Path | None) -> dict:
     """Run one step in this process and return its figures (called in the child)."""
     from rfm_helpers.config import EngineConfig, load_config
     from rfm_helpers.data import reference
@@ -35,65 +147,144 @@ def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str) -> d
     cfg = load_config(PARAMS)
     codes = reference.load_non_product_codes(cfg.reference.non_product_codes)
     flagged = reference.load_flagged_descriptions(cfg.reference.flagged_descriptions)
+    spill = work / f"spill-{step}"
+    shutil.rmtree(spill, ignore_errors=True)
+    sampler = _Sampler(None if step == "generate" else spill)
+    sampler.start()
     started = time.perf_counter()
+    out: dict = {}
     if step == "generate":
         generate(rows, data, seed=1)
-        out = {}
     else:
-        engine_cfg = EngineConfig(engine="duckdb", memory_limit=memory_limit, temp_directory=work / "spill")
-        with duckdb_engine(engine_cfg) as engine:
-            present = rules.register_parquet_source(engine, cfg.input.model_copy(update={"path": data}))
-            result = transactions.run(
-                engine, present, cfg.cleaning, cfg.rfm, codes, flagged, cfg.input.missing_text
+        args = (cfg.cleaning, cfg.rfm, codes, flagged, cfg.input.missing_text)
+        if step == "duckdb":
+            engine_cfg = EngineConfig(engine="duckdb", memory_limit=memory_limit, temp_directory=spill)
+            with duckdb_engine(engine_cfg) as engine:
+                if os.environ.get("RFM_BENCH_PROFILE"):
+                    engine.con = _Timed(engine.con, work / "profile-duckdb.txt")
+                present = rules.register_parquet_source(engine, cfg.input.model_copy(update={"path": data}))
+                result = transactions.run(engine, present, *args)
+        else:  # spark, local mode: the typed rows are shipped from DuckDB as the report does
+            from rfm_helpers.sql.engines import spark_engine
+
+            spill.mkdir(parents=True)
+            engine_cfg = EngineConfig(
+                engine="spark",
+                spark_master="local[*]",
+                spark_driver_memory=os.environ.get("RFM_BENCH_SPARK_MEMORY", "10g"),
+                spark_shuffle_partitions=8,
+                memory_limit=memory_limit,
+                temp_directory=spill,
             )
+            os.environ.setdefault("SPARK_LOCAL_DIRS", str(spill))
+            run_cfg = cfg.model_copy(
+                update={"input": cfg.input.model_copy(update={"path": data}), "engine": engine_cfg}
+            )
+            with spark_engine(engine_cfg) as engine:
+                present, _rows = transactions._define_source(engine, run_cfg)
+                result = transactions.run(engine, present, *args)
         out = {"customers": len(result.customers), "clean_rows": result.figures["invoice_lines"]}
+        if out_file is not None:
+            result.customers[CHECK_COLUMNS].to_parquet(out_file)
+            out_file.with_suffix(".json").write_text(json.dumps(result.figures, sort_keys=True))
     out["seconds"] = time.perf_counter() - started
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sampler.stop()
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out["peak_rss_mib"] = max(sampler.peak_rss, self_peak) / 2**20
+    out["disk_mib"] = sampler.peak_disk / 2**20
+    shutil.rmtree(spill, ignore_errors=True)
     return out
 
 
-def _run(step: str, rows: int, data: Path, work: Path, memory_limit: str) -> dict:
+def _run(step: str, rows: int, data: Path, work: Path, memory_limit: str, out_file: Path | None) -> dict:
     command = [sys.executable, __file__, "--child", step, "--child-rows", str(rows)]
     command += ["--data", str(data), "--work-dir", str(work), "--memory-limit", memory_limit]
+    if out_file is not None:
+        command += ["--child-out", str(out_file)]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _check(label: str, engine: str, out_file: Path, reference_dir: Path) -> str:
+    """``same``/``DIFFERS`` against the reference customer table and figures of this size
+    (written from this run when there is none yet: ``ref``)."""
+    import pandas as pd
+
+    ref = reference_dir / f"{label}_customers.parquet"
+    if not ref.exists():
+        reference_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out_file, ref)
+        shutil.copy(out_file.with_suffix(".json"), ref.with_suffix(".json"))
+        return f"ref ({engine})"
+    got = pd.read_parquet(out_file).sort_values("customer_id", ignore_index=True)
+    want = pd.read_parquet(ref).sort_values("customer_id", ignore_index=True)
+    same_figures = json.loads(out_file.with_suffix(".json").read_text()) == json.loads(
+        ref.with_suffix(".json").read_text()
+    )
+    return "same" if got.equals(want) and same_figures else "DIFFERS"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb", "spark"])
+    parser.add_argument(
+        "--spark-max-rows", type=int, default=10_000_000, help="largest size run on Spark (default 10M)"
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rfm_scale"))
-    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit")
-    parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--child", choices=["generate", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data and reuse it")
+    parser.add_argument("--check", action="store_true", help="compare customer tables with the reference")
+    parser.add_argument("--reference-dir", type=Path, default=None, help="default: <work-dir>/reference")
+    parser.add_argument("--child", choices=["generate", "duckdb", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child, args.child_rows, args.data, args.work_dir, args.memory_limit)))
+        figures = _child(
+            args.child, args.child_rows, args.data, args.work_dir, args.memory_limit, args.child_out
+        )
+        print(json.dumps(figures))
         return
+    reference_dir = args.reference_dir or args.work_dir / "reference"
 
     header = (
-        f"{'rows':>12} {'engine':>7} {'generate s':>10} {'gen MiB':>8} {'clean+agg s':>11} "
-        f"{'peak MiB':>9} {'rows/s':>11} {'customers':>10} {'clean rows':>12}"
+        f"{'rows':>12} {'engine':>7} {'generate s':>10} {'seconds':>8} {'peak MiB':>9} "
+        f"{'disk MiB':>9} {'rows/s':>11} {'customers':>10} {'clean rows':>12} {'check':>8}"
     )
+    print(f"DuckDB memory_limit {args.memory_limit}; disk = peak size of the engine's temp folder")
     print(header)
     print("-" * len(header))
+    measured: list[dict] = []
     for label in args.rows:
         rows = SIZES[label]
         work = args.work_dir / label
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
         data = work / "transactions"
-        gen = _run("generate", rows, data, work, args.memory_limit)
-        for engine in ["duckdb"]:
-            r = _run(engine, rows, data, work, args.memory_limit)
+        if args.keep and data.is_dir() and any(data.rglob("*.parquet")):
+            generated = "-"
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            generated = f"{_run('generate', rows, data, work, args.memory_limit, None)['seconds']:.1f}"
+        for engine in args.engines:
+            if engine == "spark" and rows > args.spark_max_rows:
+                continue
+            out_file = work / f"customers-{engine}.parquet" if args.check else None
+            r = _run(engine, rows, data, work, args.memory_limit, out_file)
+            verdict = _check(label, engine, out_file, reference_dir) if out_file is not None else "-"
             print(
-                f"{rows:>12,} {engine:>7} {gen['seconds']:>10.1f} {gen['peak_rss_mib']:>8,.0f} "
-                f"{r['seconds']:>11.1f} {r['peak_rss_mib']:>9,.0f} {rows / r['seconds']:>11,.0f} "
-                f"{r['customers']:>10,} {r['clean_rows']:>12,}",
+                f"{rows:>12,} {engine:>7} {generated:>10} {r['seconds']:>8.1f} {r['peak_rss_mib']:>9,.0f} "
+                f"{r['disk_mib']:>9,.0f} {rows / r['seconds']:>11,.0f} {r['customers']:>10,} "
+                f"{r['clean_rows']:>12,} {verdict:>8}",
                 flush=True,
             )
+            measured.append(
+                {"rows": rows, "engine": engine, "seconds": r["seconds"], "peak_mib": r["peak_rss_mib"]}
+                | {"spill_mib": r["disk_mib"], "customers": r["customers"], "check": verdict}
+            )
+            FIGURES.parent.mkdir(parents=True, exist_ok=True)  # after each size: a long run keeps its rows
+            FIGURES.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -105,7 +105,7 @@ def scale_rows(figures: list | None) -> list[Row]:
         label = f"{entry['rows'] / 1e6:,.0f}M rows → customer table, {entry['engine']}"
         ours = f"{entry['seconds']:.1f} s, peak {entry['peak_mib'] / GIB:.1f} GiB"
         if entry.get("spill_mib") is not None:
-            ours += f", spill {entry['spill_mib'] / GIB:.1f} GiB"
+            ours += f", disk {entry['spill_mib'] / GIB:.1f} GiB"
         target, ok = "", None
         if entry["rows"] == 100_000_000 and entry["engine"] == "duckdb":
             target = "≤ 120 s, ≤ 6 GiB"

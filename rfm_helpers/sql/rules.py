@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import sqlglot
 from sqlglot import exp
 
 from rfm_helpers.analysis.metrics import MetricsError, last_allowed_day, late_rows_error, resolve_snapshot
@@ -47,6 +48,12 @@ from rfm_helpers.sql.engines import DuckDBEngine, SQLEngine, sql_text
 
 TOP_VALUES = 5
 """How many frequent values the ledger note of a rule lists."""
+BY_MONTH_FROM_ROWS = 20_000_000
+"""On DuckDB, the duplicates rule (rule 7) runs month by month when more rows than this survive
+rules 1-6. Its key holds the invoice date, so no two lines of one key lie in different months:
+the rule on each month's rows, put together, is the rule on all of them, and each month's
+groups and windows fit in memory instead of spilling (bench/scale.py, README "Scale")."""
+_PART = "rfm_typed_part"
 _SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
 
 
@@ -120,6 +127,49 @@ def clean_query(engine: SQLEngine, plan: _Plan) -> str:
     return render(f"clean_{mode}", engine.dialect)
 
 
+def _months(engine: SQLEngine, plan: _Plan, rows: int) -> list[str] | None:
+    """The conditions on ``invoice_date`` of each month the rows rules 1-6 keep fall in (and
+    of rows without a date), when rule 7 is to run month by month (:data:`BY_MONTH_FROM_ROWS`);
+    else None."""
+    if engine.dialect != "duckdb" or rows <= BY_MONTH_FROM_ROWS or plan.cleaning.duplicates == "keep":
+        return None
+    months = engine.fetch(
+        "SELECT DISTINCT DATE_TRUNC('month', invoice_date) AS month FROM rfm_typed "
+        "WHERE removed_by IS NULL ORDER BY month"
+    )["month"]
+    parts = [
+        f"invoice_date >= TIMESTAMP '{m:%Y-%m-%d}' "
+        f"AND invoice_date < TIMESTAMP '{m:%Y-%m-%d}' + INTERVAL 1 MONTH"
+        for m in months.dropna()
+    ]
+    return parts + (["invoice_date IS NULL"] if months.isna().any() else [])
+
+
+def _on_part(engine: SQLEngine, query: str, condition: str) -> str:
+    """``query`` reading the rows of ``rfm_typed`` that meet ``condition`` (a view)."""
+    engine.create_view(_PART, f"SELECT * FROM rfm_typed WHERE {condition}")
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name == "rfm_typed" and not node.args.get("db"):
+            renamed = node.copy()
+            renamed.set("this", exp.to_identifier(_PART))
+            return renamed
+        return node
+
+    return sqlglot.parse_one(query, read=engine.dialect).transform(rename).sql(dialect=engine.dialect)
+
+
+def store_deduplicated(engine: SQLEngine, plan: _Plan, name: str, months: list[str] | None) -> None:
+    """Rule 7 (:func:`clean_query`) into the table ``name``: at once, or month by month."""
+    query = clean_query(engine, plan)
+    if months is None:
+        engine.create_table(name, query)
+        return
+    engine.create_table(name, f"SELECT * FROM ({query}) AS t LIMIT 0")
+    for condition in months:
+        engine.con.execute(f'INSERT INTO "{name}" {_on_part(engine, query, condition)}')
+
+
 def rule_ledger(engine: SQLEngine, plan: _Plan) -> tuple[list[dict], int, Decimal]:
     """Ledger rows of rules 1-6 (and the raw row), plus the rows and revenue they leave."""
     totals = engine.fetch(render("rule_totals", engine.dialect))
@@ -155,9 +205,17 @@ def rule_ledger(engine: SQLEngine, plan: _Plan) -> tuple[list[dict], int, Decima
 
 
 def duplicates_ledger_row(
-    engine: SQLEngine, plan: _Plan, rows: int, revenue: Decimal, clean_rows: int, clean_revenue: Decimal
+    engine: SQLEngine,
+    plan: _Plan,
+    rows: int,
+    revenue: Decimal,
+    clean_rows: int,
+    clean_revenue: Decimal,
+    months: list[str] | None = None,
 ) -> dict:
-    """The ledger row of rule 7, given the rows and revenue before and after it."""
+    """The ledger row of rule 7, given the rows and revenue before and after it (its figures
+    counted month by month, and added up, when ``months`` says so: every figure is a count of
+    keys or lines, and no key spans two months)."""
     mode = plan.cleaning.duplicates
     if mode == "keep":
         return _ledger_row(
@@ -173,9 +231,12 @@ def duplicates_ledger_row(
                 "(set cleaning.duplicates: drop_exact to drop identical rows)"
             )
             return _ledger_row("duplicates", False, note, rows, revenue, rows, revenue)
-        counts = engine.fetch(
-            render("duplicate_counts", engine.dialect, copies_by_amount=plan.copies_by_amount)
-        )
+        query = render("duplicate_counts", engine.dialect, copies_by_amount=plan.copies_by_amount)
+        if months is None:
+            counts = engine.fetch(query)
+        else:
+            counts = pd.concat([engine.fetch(_on_part(engine, query, m)) for m in months]).astype("int64")
+            counts = counts.sum().to_frame().T
         c = {k: int(v) for k, v in counts.iloc[0].items()}
         summed = c["keys_summed"]
         note = (
@@ -356,20 +417,27 @@ def run_sql_cleaning(
     # columns costs more than reading the stored rows back.
     engine.create_table("rfm_typed", render("typed", engine.dialect, **plan.typed_params()))
     ledger, rows, revenue = rule_ledger(engine, plan)
+    months = _months(engine, plan, rows)
     skipped = netting_skip_note(plan.present, cleaning_cfg)
     netting = None
     if skipped is not None:
-        store_clean(clean_query(engine, plan))
+        if months is None:
+            store_clean(clean_query(engine, plan))
+        else:
+            store_deduplicated(engine, plan, "rfm_deduped", months)
+            store_clean("SELECT * FROM rfm_deduped")
         totals = clean_totals(engine)
         clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
-        ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue))
+        ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue, months))
         ledger.append(
             _ledger_row(
                 "cancelled_orders", False, skipped, clean_rows, clean_revenue, clean_rows, clean_revenue
             )
         )
     else:
-        ledger, netting, clean_rows = _net_cancelled_orders(engine, plan, ledger, rows, revenue, store_clean)
+        ledger, netting, clean_rows = _net_cancelled_orders(
+            engine, plan, ledger, rows, revenue, store_clean, months
+        )
     return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), clean_rows, netting
 
 
@@ -380,13 +448,14 @@ def _net_cancelled_orders(
     rows: int,
     revenue: Decimal,
     store_clean: Callable[[str], None],
+    months: list[str] | None = None,
 ) -> tuple[list[dict], NettingSummary, int]:
     """Rule 7 into ``rfm_deduped``, the netting into ``rfm_netting``, then the clean rows (netted
     with ``cancellations: net``; with ``drop`` as deduplicated, the netting measured only)."""
-    engine.create_table("rfm_deduped", clean_query(engine, plan))
+    store_deduplicated(engine, plan, "rfm_deduped", months)
     engine.create_table("rfm_netting", render("cancel_netting", engine.dialect))
     deduped_rows, deduped_revenue = _totals(engine, "SELECT revenue FROM rfm_deduped")
-    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue))
+    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue, months))
     netted = render("clean_netted", engine.dialect)
     if plan.cleaning.cancellations == "net":
         store_clean(netted)

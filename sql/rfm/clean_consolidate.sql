@@ -3,8 +3,26 @@
 -- copies: the first (by row_id) is kept. Lines of one key left with different quantities or
 -- prices are one line split in parts: they become the key's first line with the quantities,
 -- amounts and revenue added up (unit price = revenue / quantity). As rfm_helpers.sql.cleaning.
+-- Almost every key has one line, which the rule keeps as it is: only the lines of keys shared
+-- by several lines (shared_keys, found by a GROUP BY) go through the windows, so the windows
+-- sort a few percent of the rows instead of all of them (the same result, several times faster).
 WITH survivors AS (
   SELECT * FROM rfm_typed WHERE removed_by IS NULL
+),
+shared_keys AS (
+  SELECT invoice_id, stock_code, invoice_date, customer_id, COUNT(*) AS key_rows
+  FROM survivors
+  GROUP BY invoice_id, stock_code, invoice_date, customer_id
+  HAVING COUNT(*) > 1
+),
+marked AS (
+  SELECT s.*, k.key_rows IS NOT NULL AS shared
+  FROM survivors AS s
+  LEFT JOIN shared_keys AS k
+    ON k.invoice_id IS NOT DISTINCT FROM s.invoice_id
+    AND k.stock_code IS NOT DISTINCT FROM s.stock_code
+    AND k.invoice_date IS NOT DISTINCT FROM s.invoice_date
+    AND k.customer_id IS NOT DISTINCT FROM s.customer_id
 ),
 numbered AS (
   SELECT
@@ -18,7 +36,8 @@ numbered AS (
         CASE WHEN :copies_by_amount THEN amount ELSE NULL END
       ORDER BY row_id
     ) AS copy_number
-  FROM survivors
+  FROM marked
+  WHERE shared
 ),
 variants AS (
   SELECT
@@ -49,3 +68,10 @@ SELECT
   row_id
 FROM variants
 WHERE line_number = 1
+UNION ALL
+-- the lines whose key no other line shares: kept as they are
+SELECT
+  invoice_id, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, amount,
+  revenue, row_id
+FROM marked
+WHERE NOT shared
