@@ -199,14 +199,9 @@ def ranking_quality(
     Accounts of ``placed`` missing from ``summary_then`` raise."""
     active = placed[["customer_id"]].merge(holdout[["customer_id", "active"]], on="customer_id", how="left")
     active = active["active"].fillna(False).astype(bool).to_numpy()
-    summary = summary_then.set_index("customer_id").reindex(placed["customer_id"])
-    missing = summary["frequency"].isna()
-    if missing.any():
-        raise ValueError(
-            f"{int(missing.sum())} accounts at the cutoff have no activity summary (e.g. "
-            f"{summary.index[missing][0]}): the two must be as of the same cutoff"
-        )
-    summary = summary.reset_index()
+    summary = backtest.summary_for(
+        placed["customer_id"], summary_then, "accounts at the cutoff have no activity summary"
+    )
     k = int(placed["cluster"].max()) if len(placed) else 0
     rankings = {
         CLUSTER_ORDER: (k + 1 - placed["cluster"]).to_numpy(dtype="float64"),

@@ -245,6 +245,20 @@ def naive_rate(btyd: pd.DataFrame, days: float) -> pd.Series:
     return (rate * days).rename("naive_rate")
 
 
+def summary_for(ids: pd.Series, summary: pd.DataFrame, missing_says: str) -> pd.DataFrame:
+    """The rows of ``summary`` (a buy-till-you-die summary keyed by ``customer_id``) for ``ids``,
+    in their order. An id without a row raises with ``missing_says`` and an example: the
+    rankings compare scores and the summary only as of the same cutoff."""
+    rows = summary.set_index("customer_id").reindex(ids)
+    missing = rows["frequency"].isna()
+    if missing.any():
+        raise ValueError(
+            f"{int(missing.sum())} {missing_says} (e.g. {rows.index[missing][0]}): "
+            "the two must be as of the same cutoff"
+        )
+    return rows.reset_index()
+
+
 def ranking_quality(
     scored: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -262,14 +276,9 @@ def ranking_quality(
     (:func:`top_capture`). ``attrs``: ``customers``, ``ordered``, ``model``, ``fit_seconds``.
     """
     frame = _with_outcomes(scored, holdout)
-    summary = btyd_calibration.set_index("customer_id").reindex(frame["customer_id"])
-    missing = summary["frequency"].isna()
-    if missing.any():
-        raise ValueError(
-            f"{int(missing.sum())} scored customers are not in btyd_calibration "
-            f"(e.g. {summary.index[missing][0]}): the two must be as of the same cutoff"
-        )
-    summary = summary.reset_index()
+    summary = summary_for(
+        frame["customer_id"], btyd_calibration, "scored customers are not in btyd_calibration"
+    )
     rankings = {
         "R+F+M score sum": (frame["r_score"] + frame["f_score"] + frame["m_score"]).to_numpy(),
         f"{fit.model} expected purchases": predictive.expected_purchases(
