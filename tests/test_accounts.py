@@ -25,6 +25,8 @@ from rfm_helpers.data.accounts import (
     document_losses,
     extract_accounts,
     load_prices,
+    open_database,
+    run_query,
 )
 from rfm_helpers.paths import PROJECT_ROOT
 from rfm_helpers.synthetic.accounts import TABLE_COLUMNS, write_duckdb
@@ -174,6 +176,31 @@ def test_ledger_counts_every_exclusion(source):
     assert ledger.loc[("accounts", "all", "test or demo account"), "amount"] == 1
     assert ledger.loc[("accounts", "all", "no finished campaign in the window"), "amount"] == 1
     assert ledger.loc[("accounts", "all", "kept"), "amount"] == 3
+
+
+def test_accounts_on_record_are_those_of_any_broadcast_or_mart_row(tmp_path):
+    tables = platform(["test_acct"])
+    only_call = broadcasts([("c2", "call_only", "failed", "2022-01-01 00:00:00")])
+    tables["raw.broadcastcalls"] = pd.concat([tables["raw.broadcastcalls"], only_call], ignore_index=True)
+    only_mart = mart(
+        [("mart_only", "Empat", "2022-01-01", 0)], list(tables["mart.sms_blast_transaction_aggregate"])
+    )
+    sms = tables["mart.sms_blast_transaction_aggregate"]
+    tables["mart.sms_blast_transaction_aggregate"] = pd.concat([sms, only_mart], ignore_index=True)
+    source = AccountsSource(engine="duckdb", duckdb_path=write_duckdb(tables, tmp_path / "record.duckdb"))
+    with open_database(source) as engine:
+        on_record = run_query(engine, source.sql_dir / "accounts_on_record.sql")
+    # Every account, whatever its status, date or channel: a failed call, a mart row of 0 messages.
+    assert on_record["application"].tolist() == [
+        "call_only",
+        "dormant",
+        "mart_only",
+        "sms_only",
+        "test_acct",
+        "wa_acct",
+        "year_edge",
+    ]
+    assert on_record.loc[on_record["is_test"], "application"].tolist() == ["test_acct"]
 
 
 def test_channels_parameter_limits_recency_and_frequency(source):

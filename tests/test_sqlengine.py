@@ -45,7 +45,7 @@ def test_every_omnichannel_query_renders_for_both_engines(dialect):
         "window_last_second": dt.datetime(2024, 11, 30, 23, 59, 59),
     }
     names = query_names(sql_dir)
-    assert len(names) == 8
+    assert len(names) == 10
     for name in names:
         expected = placeholders(name, sql_dir=sql_dir, read=accounts.SQL_DIALECT)
         sql = render(

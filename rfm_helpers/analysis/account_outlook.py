@@ -191,9 +191,9 @@ def ranking_quality(
     expected active days in the window (``fit`` on ``summary_then``) and the naive rate
     (:func:`backtest.naive_rate`).
 
-    One row per ranking: ``ranking``, ``auc`` (:func:`backtest.auc`), ``top_decile_capture``
-    (:func:`backtest.top_capture`); a ranking with a missing score is left undefined
-    (``attrs["unscored"]``). ``attrs``: ``unscored``, ``accounts``, ``active``, ``model``,
+    One row per ranking: ``ranking``, ``auc``, ``top_decile_capture``, as
+    :func:`backtest.judge_rankings` judges them (a ranking with a missing score is left
+    undefined: ``attrs["unscored"]``). ``attrs``: ``unscored``, ``accounts``, ``active``, ``model``,
     ``fit_seconds`` and ``capture_ceiling``, the most any ranking can capture (the top decile
     holds ceil(N/10) accounts: when most accounts are active it cannot hold all of them).
     Accounts of ``placed`` missing from ``summary_then`` raise."""
@@ -212,28 +212,18 @@ def ranking_quality(
         ).to_numpy(),
         NAIVE: backtest.naive_rate(summary, float(holdout_days)).to_numpy(),
     }
-    unscored = {name: int(np.isnan(values).sum()) for name, values in rankings.items()}
-    out = pd.DataFrame(
-        {
-            "ranking": list(rankings),
-            "auc": [backtest.auc(v, active) if not unscored[n] else np.nan for n, v in rankings.items()],
-            "top_decile_capture": [
-                backtest.top_capture(v, active) if not unscored[n] else np.nan for n, v in rankings.items()
-            ],
-        }
-    )
-    out.attrs = {
-        "unscored": unscored,
-        "accounts": len(placed),
-        "active": int(active.sum()),
-        "model": fit.model,
-        "fit_seconds": fit.fit_seconds,
-        "capture_ceiling": (
+    out = backtest.judge_rankings(rankings, active)
+    out.attrs.update(
+        accounts=len(placed),
+        active=int(active.sum()),
+        model=fit.model,
+        fit_seconds=fit.fit_seconds,
+        capture_ceiling=(
             min(1.0, math.ceil(backtest.TOP_SHARE * len(placed)) / int(active.sum()))
             if active.any()
             else np.nan
         ),
-    }
+    )
     return out
 
 

@@ -220,6 +220,26 @@ def top_capture(
     return float(captured / total)
 
 
+def judge_rankings(rankings: dict[str, np.ndarray], positive: np.ndarray) -> pd.DataFrame:
+    """One row per ranking of ``rankings`` (scores, highest first, in the order of ``positive``):
+    ``ranking``, ``auc`` (:func:`auc`) and ``top_decile_capture`` (:func:`top_capture`).
+
+    A ranking with a missing score (a model's numerics failing for some) is not judged on the
+    others: its row stays undefined, and ``attrs["unscored"]`` counts the missing scores."""
+    unscored = {name: int(np.isnan(values).sum()) for name, values in rankings.items()}
+    out = pd.DataFrame(
+        {
+            "ranking": list(rankings),
+            "auc": [auc(v, positive) if not unscored[n] else np.nan for n, v in rankings.items()],
+            "top_decile_capture": [
+                top_capture(v, positive) if not unscored[n] else np.nan for n, v in rankings.items()
+            ],
+        }
+    )
+    out.attrs = {"unscored": unscored}
+    return out
+
+
 def fit_model(btyd: pd.DataFrame, model: Literal["bgnbd", "pareto_nbd"] = "bgnbd") -> predictive.ModelFit:
     """:func:`predictive.fit_bgnbd` or :func:`predictive.fit_pareto_nbd` (``predict.model``) on a
     summary mart (``btyd`` or ``btyd_calibration``, in days)."""
@@ -273,7 +293,8 @@ def ranking_quality(
 
     On the customers of ``scored`` (those of ``btyd_calibration`` it lacks raise): one row per
     ranking, ``ranking``, ``auc`` (:func:`auc`) and ``top_decile_capture``
-    (:func:`top_capture`). ``attrs``: ``customers``, ``ordered``, ``model``, ``fit_seconds``.
+    (:func:`top_capture`), as :func:`judge_rankings` judges them. ``attrs``: ``unscored``,
+    ``customers``, ``ordered``, ``model``, ``fit_seconds``.
     """
     frame = _with_outcomes(scored, holdout)
     summary = summary_for(
@@ -287,25 +308,10 @@ def ranking_quality(
         "naive rate": naive_rate(summary, float(holdout_days)).to_numpy(),
     }
     ordered = frame["ordered"].to_numpy()
-    # A ranking with a missing score (the model's numerics failing for some customers) is not
-    # judged on the others: its row stays undefined and ``unscored`` says how many.
-    unscored = {name: int(np.isnan(values).sum()) for name, values in rankings.items()}
-    out = pd.DataFrame(
-        {
-            "ranking": list(rankings),
-            "auc": [auc(v, ordered) if not unscored[n] else np.nan for n, v in rankings.items()],
-            "top_decile_capture": [
-                top_capture(v, ordered) if not unscored[n] else np.nan for n, v in rankings.items()
-            ],
-        }
+    out = judge_rankings(rankings, ordered)
+    out.attrs.update(
+        customers=len(frame), ordered=int(ordered.sum()), model=fit.model, fit_seconds=fit.fit_seconds
     )
-    out.attrs = {
-        "unscored": unscored,
-        "customers": len(frame),
-        "ordered": int(ordered.sum()),
-        "model": fit.model,
-        "fit_seconds": fit.fit_seconds,
-    }
     return out
 
 

@@ -6,11 +6,16 @@ Each query is parsed with sqlglot, its ``:name`` placeholders are replaced by li
 and the tree is written in the target dialect (``duckdb``, ``postgres``, ``spark``, …). There
 is no hand-kept copy per engine, and no value is ever formatted into the text: a construct
 sqlglot cannot translate fails here, loudly.
+
+A relation several queries read is written once, in its own file: a query reads the table
+``query.<name>`` (:data:`INCLUDE_SCHEMA`) and gets the query ``<name>.sql`` of its folder as the
+CTE ``<name>`` when it is parsed (its placeholders with it), as if written in place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +27,9 @@ from rfm_helpers.paths import PROJECT_ROOT
 SQL_DIR = PROJECT_ROOT / "sql" / "rfm"
 SOURCE_DIALECT = "duckdb"
 """The dialect the files in :data:`SQL_DIR` are written in."""
+
+INCLUDE_SCHEMA = "query"
+"""The schema of the tables that stand for another query file of the same folder."""
 
 ParamValue = bool | int | float | str | dt.date | dt.datetime
 
@@ -35,12 +43,47 @@ def query_path(name: str, sql_dir: Path = SQL_DIR) -> Path:
     return Path(sql_dir) / f"{name}.sql"
 
 
-def _parsed(name: str, sql_dir: Path, read: str) -> exp.Expression:
+def _parsed(name: str, sql_dir: Path, read: str, including: tuple[str, ...] = ()) -> exp.Expression:
+    """The tree of query ``name`` with its ``query.<other>`` tables inlined (:func:`_inline`);
+    ``including``: the queries that read this one, to refuse a loop."""
     path = query_path(name, sql_dir)
     if not path.is_file():
         known = sorted(p.stem for p in Path(sql_dir).glob("*.sql"))
         raise SQLTemplateError(f"No query {name!r}: {path} does not exist. Known queries: {known}")
-    return _parse(path.read_text(encoding="utf-8"), read)
+    if name in including:
+        raise SQLTemplateError(f"{path} reads itself: {' -> '.join((*including, name))}")
+    tree = _parse(path.read_text(encoding="utf-8"), read)
+    return _inline(tree, path, lambda other: _parsed(other, sql_dir, read, (*including, name)))
+
+
+def _inline(tree: exp.Expression, path: Path, parsed: Callable[[str], exp.Expression]) -> exp.Expression:
+    """``tree`` with each table ``query.<other>`` read from the CTE ``<other>`` (the tree
+    ``parsed(other)``), put just before the first CTE that reads it (last if only the final
+    SELECT does): the query the engine gets is the one a CTE written in place would give."""
+    if not any(t.db == INCLUDE_SCHEMA for t in tree.find_all(exp.Table)):
+        return tree
+    tree = tree.copy()  # the parsed tree is cached: never changed in place
+    ctes = list(tree.ctes)
+    taken = {cte.alias for cte in ctes}
+    ordered: list[exp.CTE] = []
+    for reader in [*ctes, tree]:  # the CTEs in order, then the final SELECT
+        for table in list(reader.find_all(exp.Table)):
+            if table.db != INCLUDE_SCHEMA:
+                continue
+            if table.name in taken:
+                raise SQLTemplateError(f"{path}: a CTE named {table.name} hides query.{table.name}")
+            if table.name not in {cte.alias for cte in ordered}:
+                alias = exp.TableAlias(this=exp.to_identifier(table.name))
+                ordered.append(exp.CTE(this=parsed(table.name), alias=alias))
+            table.set("db", None)
+        if reader is not tree:
+            ordered.append(reader)
+    if ctes:
+        ctes[0].parent.set("expressions", ordered)
+        return tree
+    for cte in ordered:
+        tree = tree.with_(cte.alias, as_=cte.this, copy=False)
+    return tree
 
 
 @cache

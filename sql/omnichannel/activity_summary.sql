@@ -21,21 +21,13 @@
 --   :window_start  first local day of the observation (inclusive)
 --   :window_end    first local day after it (exclusive), the day the summary is taken at
 -- Session tables: run_channels(channel) and run_prices(channel, category, price, charged), as in
--- campaigns.sql and charged_messages.sql. Test/demo accounts are excluded with NOT EXISTS.
-WITH broadcasts AS (
-    SELECT 'wa' AS channel, application, status, created_at FROM raw.whatsappbroadcasts
-    UNION ALL
-    SELECT 'sms', application, status, created_at FROM raw.smsbroadcasts
-    UNION ALL
-    SELECT 'email', application, status, created_at FROM raw.emailbroadcasts
-    UNION ALL
-    SELECT 'call', application, status, created_at FROM raw.broadcastcalls
-),
-active_days AS (
+-- campaigns.sql and charged_messages.sql; broadcasts and mart counts: query.broadcasts
+-- (broadcasts.sql) and query.messages (messages.sql). Test/demo accounts are excluded with NOT EXISTS.
+WITH active_days AS (
     SELECT DISTINCT
         b.application,
         CAST((b.created_at AT TIME ZONE 'UTC') AT TIME ZONE :timezone AS DATE) AS day
-    FROM broadcasts b
+    FROM query.broadcasts b
     WHERE b.status = 'finish'
       AND b.channel IN (SELECT channel FROM run_channels)
       AND NOT EXISTS (
@@ -48,24 +40,9 @@ in_window AS (
     WHERE day >= CAST(:window_start AS DATE)
       AND day < CAST(:window_end AS DATE)
 ),
-messages AS (
-    SELECT application, transaction_date, 'wa' AS channel, 'marketing' AS category, marketing AS messages
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'utility', utility FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'service', service FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'authentication', authentication
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'sms', 'sms', total_sms FROM mart.sms_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'email', 'email', total FROM mart.email_blast_transaction_aggregate
-),
 day_revenue AS (
     SELECT m.application, CAST(m.transaction_date AS DATE) AS day, SUM(m.messages * p.price) AS revenue
-    FROM messages m
+    FROM query.messages m
     JOIN run_prices p ON p.channel = m.channel AND p.category = m.category
     WHERE p.charged
       AND m.transaction_date >= CAST(:window_start AS DATE)

@@ -12,26 +12,18 @@
 --                  '23:59:59' that would miss the last second)
 -- Session table
 --   run_channels(channel)  the channels that count (wa, sms, email, call)
+-- The broadcasts of every channel: query.broadcasts (broadcasts.sql).
 --
 -- created_at is stored in UTC without a time zone: "AT TIME ZONE 'UTC'" marks it as UTC and
 -- "AT TIME ZONE :timezone" turns it into the local wall-clock time.
 -- Test/demo accounts are excluded with NOT EXISTS (NOT IN returns nothing if the list holds a NULL).
-WITH broadcasts AS (
-    SELECT 'wa' AS channel, "_id", application, status, created_at FROM raw.whatsappbroadcasts
-    UNION ALL
-    SELECT 'sms', "_id", application, status, created_at FROM raw.smsbroadcasts
-    UNION ALL
-    SELECT 'email', "_id", application, status, created_at FROM raw.emailbroadcasts
-    UNION ALL
-    SELECT 'call', "_id", application, status, created_at FROM raw.broadcastcalls
-),
-finished AS (
+WITH finished AS (
     SELECT
         b.channel,
         b."_id",
         b.application,
         (b.created_at AT TIME ZONE 'UTC') AT TIME ZONE :timezone AS local_at
-    FROM broadcasts b
+    FROM query.broadcasts b
     WHERE b.status = 'finish'
       AND b.channel IN (SELECT channel FROM run_channels)
       AND NOT EXISTS (

@@ -2,7 +2,8 @@
 --
 -- One row per account (application; the document grouped by name too, which splits an account
 -- whose WhatsApp numbers carry different names into several rows). Every channel counts: the
--- tables are stacked, not LEFT JOINed from WhatsApp, so SMS-only and email-only accounts stay.
+-- tables are stacked (query.messages: messages.sql), not LEFT JOINed from WhatsApp, so SMS-only
+-- and email-only accounts stay.
 --
 -- Parameters
 --   :window_start, :window_end  local days, half-open [start, end); the marts' transaction_date
@@ -14,29 +15,9 @@
 --
 -- full_name: the name on the account's most recent mart row (ties: the row with more messages,
 -- then the alphabetically first name), over all dates, so a renamed account shows its current name.
-WITH messages AS (
-    SELECT application, client_name AS full_name, transaction_date,
-           'wa' AS channel, 'marketing' AS category, marketing AS messages
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, client_name, transaction_date, 'wa', 'utility', utility
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, client_name, transaction_date, 'wa', 'service', service
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, client_name, transaction_date, 'wa', 'authentication', authentication
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, full_name, transaction_date, 'sms', 'sms', total_sms
-    FROM mart.sms_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, full_name, transaction_date, 'email', 'email', total
-    FROM mart.email_blast_transaction_aggregate
-),
-real_accounts AS (
+WITH real_accounts AS (
     SELECT m.*
-    FROM messages m
+    FROM query.messages m
     WHERE NOT EXISTS (
         SELECT 1 FROM raw.master_testing_demo_account t WHERE t.application = m.application
     )

@@ -8,32 +8,9 @@
 --   outside the window       local time/day outside [window_start, window_end)
 --   kept
 -- The rows of the same outcome are counted (broadcasts, or messages), with their accounts.
--- Parameters and session tables: as in campaigns.sql and charged_messages.sql.
-WITH broadcasts AS (
-    SELECT 'wa' AS channel, application, status, created_at FROM raw.whatsappbroadcasts
-    UNION ALL
-    SELECT 'sms', application, status, created_at FROM raw.smsbroadcasts
-    UNION ALL
-    SELECT 'email', application, status, created_at FROM raw.emailbroadcasts
-    UNION ALL
-    SELECT 'call', application, status, created_at FROM raw.broadcastcalls
-),
-messages AS (
-    SELECT application, transaction_date, 'wa' AS channel, 'marketing' AS category, marketing AS messages
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'utility', utility FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'service', service FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'wa', 'authentication', authentication
-    FROM mart.wa_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'sms', 'sms', total_sms FROM mart.sms_blast_transaction_aggregate
-    UNION ALL
-    SELECT application, transaction_date, 'email', 'email', total FROM mart.email_blast_transaction_aggregate
-),
-broadcast_outcomes AS (
+-- Parameters and session tables: as in campaigns.sql and charged_messages.sql; the broadcasts
+-- and mart counts: query.broadcasts (broadcasts.sql) and query.messages (messages.sql).
+WITH broadcast_outcomes AS (
     SELECT
         b.channel,
         b.application,
@@ -48,7 +25,7 @@ broadcast_outcomes AS (
                 THEN 'outside the window'
             ELSE 'kept'
         END AS outcome
-    FROM broadcasts b
+    FROM query.broadcasts b
 ),
 message_outcomes AS (
     SELECT
@@ -67,7 +44,7 @@ message_outcomes AS (
                 THEN 'outside the window'
             ELSE 'kept'
         END AS outcome
-    FROM messages m
+    FROM query.messages m
     WHERE m.messages > 0
 )
 SELECT 'broadcasts' AS item, channel, outcome, COUNT(*) AS amount, COUNT(DISTINCT application) AS accounts

@@ -4,21 +4,15 @@
 -- prices are one line split in parts: they become the key's first line with the quantities,
 -- amounts and revenue added up (unit price = revenue / quantity). As rfm_helpers.sql.cleaning.
 -- Almost every key has one line, which the rule keeps as it is: only the lines of keys shared
--- by several lines (shared_keys, found by a GROUP BY) go through the windows, so the windows
+-- by several lines (query.shared_keys: shared_keys.sql) go through the windows, so the windows
 -- sort a few percent of the rows instead of all of them (the same result, several times faster).
 WITH survivors AS (
   SELECT * FROM rfm_typed WHERE removed_by IS NULL
 ),
-shared_keys AS (
-  SELECT invoice_id, stock_code, invoice_date, customer_id, COUNT(*) AS key_rows
-  FROM survivors
-  GROUP BY invoice_id, stock_code, invoice_date, customer_id
-  HAVING COUNT(*) > 1
-),
 marked AS (
   SELECT s.*, k.key_rows IS NOT NULL AS shared
   FROM survivors AS s
-  LEFT JOIN shared_keys AS k
+  LEFT JOIN query.shared_keys AS k
     ON k.invoice_id IS NOT DISTINCT FROM s.invoice_id
     AND k.stock_code IS NOT DISTINCT FROM s.stock_code
     AND k.invoice_date IS NOT DISTINCT FROM s.invoice_date

@@ -1,19 +1,13 @@
 -- The figures of the consolidate rule's ledger note, from the rows rules 1-6 keep.
 -- A key with one line is one line, one key and no copy: only the keys shared by several lines
--- (shared_keys, as in clean_consolidate.sql) are grouped by their copies; the others are counted.
+-- (query.shared_keys: shared_keys.sql) are grouped by their copies; the others are counted.
 WITH survivors AS (
   SELECT * FROM rfm_typed WHERE removed_by IS NULL
-),
-shared_keys AS (
-  SELECT invoice_id, stock_code, invoice_date, customer_id, COUNT(*) AS key_rows
-  FROM survivors
-  GROUP BY invoice_id, stock_code, invoice_date, customer_id
-  HAVING COUNT(*) > 1
 ),
 lines AS (
   SELECT s.invoice_id, s.stock_code, s.invoice_date, s.customer_id, COUNT(*) AS copies
   FROM survivors AS s
-  JOIN shared_keys AS k
+  JOIN query.shared_keys AS k
     ON k.invoice_id IS NOT DISTINCT FROM s.invoice_id
     AND k.stock_code IS NOT DISTINCT FROM s.stock_code
     AND k.invoice_date IS NOT DISTINCT FROM s.invoice_date
