@@ -16,6 +16,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 UV_VERSION := 0.13.9
 
 PARAMS ?= params/default.yaml
+# pytest workers (pytest-xdist). Most of the suite's time is end-to-end runs whose runner waits
+# on one kernel at a time, so two workers keep both cores of the CI machine busy; each test
+# module stays on one worker (--dist loadscope), so its module-scoped runs are done once.
+TEST_WORKERS ?= 2
 FORCE ?=
 RUNNER_FLAGS := $(if $(FORCE),--force)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
@@ -83,7 +87,7 @@ test: $(DEV_STAMP) system-deps ## Lint, check notebooks are stripped, run pytest
 		$(NBSTRIPOUT) --verify $(NOTEBOOKS) \
 			|| { echo "Notebooks have outputs: run 'make strip'"; exit 1; }; \
 	fi
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 	@echo "nbval: executing tests/nbval/*.ipynb on the test sample (outputs in a temporary folder)"
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 		RFM_OUTPUT_ROOT=$$out $(PY) -m pytest --nbval-lax -p no:cacheprovider tests/nbval

@@ -2,10 +2,10 @@
 
 Every case goes through the runner (helpers and fixtures in ``tests/bad_input_support.py``).
 What the header or schema reveals is reported by the runner's precheck with exit code 2 before
-any kernel starts, so those cases also assert that the message came in under 5 s; the others
-fail in the notebook that meets the problem. The successes (semicolon CSV with decimal commas,
-Excel serial dates, a glob of CSV files, float ids) check the exports against figures worked
-out by hand from :func:`bad_input_support.transactions`.
+any kernel starts, so those cases also assert that no step ran; the others fail in the notebook
+that meets the problem. The successes (semicolon CSV with decimal commas, Excel serial dates, a
+glob of CSV files, float ids) check the exports against figures worked out by hand
+from :func:`bad_input_support.transactions`.
 
 Each case prints ``[case] seconds: message`` (``pytest -s`` shows them).
 """
@@ -36,8 +36,6 @@ from bad_input_support import (
 
 pytestmark = pytest.mark.slow
 
-PRECHECK_SECONDS = 5.0
-"""Errors the header or schema reveals must come before any kernel starts (25-60 s)."""
 HEADER = [
     "InvoiceNo",
     "StockCode",
@@ -64,11 +62,10 @@ def timed(case: str, run: Callable[[], Outcome]) -> tuple[Outcome, float]:
 
 
 def precheck(case: str, failing: Callable[..., Outcome], source: Path, **sections: dict) -> str:
-    """The message of a case the runner reports before any kernel: exit 2, under 5 s."""
-    outcome, seconds = timed(case, lambda: failing(source, **sections))
-    message = before_kernels(outcome)
-    assert seconds < PRECHECK_SECONDS, f"{seconds:.1f} s to the message"
-    return message
+    """The message of a case the runner reports before any kernel starts (exit 2, no step run).
+    How soon it comes is a benchmark's business, not a test's: see ``timed``'s printout."""
+    outcome, _ = timed(case, lambda: failing(source, **sections))
+    return before_kernels(outcome)
 
 
 def succeed(case: str, baseline: Baseline, tmp_path: Path, source: Path, **sections: dict) -> pd.DataFrame:
@@ -290,10 +287,8 @@ def test_time_zone_aware_parquet_without_timezone(failing: Callable[..., Outcome
 
 def test_unknown_timezone_name(failing: Callable[..., Outcome], tmp_path: Path) -> None:
     source = write_csv(transactions(), tmp_path / "orders.csv")
-    outcome, seconds = timed(
-        "unknown input.timezone", lambda: failing(source, input={"timezone": "Europe/Londn"})
-    )
-    assert outcome.exit_code == 2 and seconds < PRECHECK_SECONDS
+    outcome, _ = timed("unknown input.timezone", lambda: failing(source, input={"timezone": "Europe/Londn"}))
+    before_kernels(outcome)
     assert (
         "input.timezone: unknown time zone 'Europe/Londn'; use an IANA name such as Europe/London"
         in outcome.err
