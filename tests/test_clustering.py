@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 
 from rfm_helpers.analysis import clustering
 from rfm_helpers.analysis.clustering import (
@@ -21,6 +24,7 @@ from rfm_helpers.analysis.clustering import (
     name_clusters,
     naming_table,
     prepare_features,
+    silhouette_scorer,
     tier_size,
     tiers,
 )
@@ -128,6 +132,18 @@ def test_elbow_table(blobs):
     assert (np.diff(table["inertia"]) <= 1e-9).all()
     assert table["silhouette"].idxmax() == 2  # k = 3, the true number of blobs
     pd.testing.assert_frame_equal(table, elbow_table(X, 6, 42, 10, 100))
+
+
+@pytest.mark.parametrize("sample", [50, 120, 5000])  # part of the rows, all of them, more than all
+@pytest.mark.parametrize("working_memory", [1024, 0.01])  # distances computed once; chunked by sklearn
+def test_silhouette_scorer_is_sklearns_silhouette_score(blobs, sample, working_memory):
+    X, _ = prepare_features(blobs, FEATURES, log_transform=True)
+    with sklearn.config_context(working_memory=working_memory):
+        score = silhouette_scorer(X, sample, random_state=42)
+        for k in (2, 3, 5):
+            labels = KMeans(n_clusters=k, random_state=0, n_init=1).fit(X).labels_
+            expected = silhouette_score(X, labels, sample_size=min(sample, len(X)), random_state=42)
+            assert score(labels) == expected  # the same to the last bit
 
 
 def test_elbow_stops_at_the_number_of_customers():

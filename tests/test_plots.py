@@ -399,6 +399,29 @@ def test_cluster_medians_labels_have_units_and_no_false_decimals():
     assert [t.get_text() for t in fig.axes[2].texts] == ["$3,692", "$1,356"]
 
 
+def test_bar_labels_fit_inside_every_panel():
+    """Each panel's value axis widens until its longest bar label fits: checked on the figure
+    drawn whole, as its PNG is (the widening measures the labels without drawing it)."""
+    profile = pd.DataFrame(
+        {
+            "cluster": [1, 2, 3],
+            "cluster_name": ["A", "B", "C"],
+            "recency_median": [1.0, 150.5, 373.0],
+            "frequency_median": [205.0, 3.5, 1.0],
+            "monetary_median": [278_778.02, 1356.33, 2.9],
+        }
+    )
+    fig = plots.cluster_medians(profile, FEATURES, currency="IDR")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        labels = [t.get_window_extent(renderer) for t in ax.texts]
+        assert len(labels) == 3
+        assert all(frame.x0 < label.x1 <= frame.x1 for label in labels)
+
+
 def _cluster_names(k: int) -> list[str]:
     """k long names like the ones KMeans gets when clusters share a word."""
     words = ["Top Performers", "High-Value", "Mid-Value", "Low-Value", "Dormant"]

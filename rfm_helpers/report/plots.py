@@ -97,20 +97,20 @@ def _fit_texts(ax: plt.Axes, texts: Sequence[mpl.text.Text], horizontal: bool = 
     ``27.0% (n = 3,916)`` would otherwise run over the frame)."""
     if not texts:
         return
-    fig = ax.get_figure()
+    renderer = ax.get_figure().canvas.get_renderer()
     for _ in range(3):  # widening changes the scale, so measure again
-        fig.canvas.draw()
-        renderer = fig.canvas.get_renderer()
+        # Reading the limits applies pending autoscaling, which is all the texts' extents
+        # depend on: the same extents as after drawing the whole figure, at a fraction of the
+        # cost (the figure was drawn up to three times per panel).
+        low, high = ax.get_xlim() if horizontal else ax.get_ylim()
         inverse = ax.transData.inverted()
         if horizontal:
             right = max(inverse.transform(t.get_window_extent(renderer))[:, 0].max() for t in texts)
-            low, high = ax.get_xlim()
             if right <= high:
                 return
             ax.set_xlim(low, low + (right - low) * 1.04)
         else:
             top = max(inverse.transform(t.get_window_extent(renderer))[:, 1].max() for t in texts)
-            low, high = ax.get_ylim()
             if top <= high:
                 return
             ax.set_ylim(low, low + (top - low) * 1.04)
