@@ -22,7 +22,8 @@ run fails or is interrupted).
 
 Exit codes: 0 success (or up to date); 1 a notebook or the publishing failed, or an unexpected
 error (one line on the terminal, the traceback in ``build/<run_name>/error.log``); 2 bad params,
-a missing input or an output folder that cannot be written (found before any step runs); 130
+a missing or unreadable input, an unreachable database or an output folder that cannot be
+written (found before any kernel starts); 130
 interrupted (Ctrl-C): the kernels are stopped and ``reports/<run_name>`` is left as it was.
 No traceback reaches the terminal.
 """
@@ -86,6 +87,10 @@ READ_KEY = "parameters_read"
 :data:`rfm_helpers.runs.pipeline.READ_KINDS`)."""
 PATHS_KEY = "product_paths"
 """Stamp entry: where the step wrote its products, so that another run can copy them."""
+
+
+class InputRefused(Exception):
+    """The input or the database engine cannot be used (exit 2, the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +330,7 @@ class _Run:
         self.read_logs: dict[int, Path] = {}
         """Per kernel (by ``id`` of its worker): the file it records the parameters read into."""
         self.parsing: subprocess.Popen | None = None
+        self.input_checked = False
 
     def step_dir(self, step: Step) -> Path:
         return self.steps_root / step.name
@@ -382,12 +388,10 @@ class _Run:
             return dataclasses.replace(result, reused=True, source=donor.parent.parent.name)
         return None
 
-    def render(self, step: Step, duration_s: float, reads: dict[str, str] | None = None) -> StepResult:
-        """Export the step's executed notebook to HTML and record the step as done, with the
-        parameters its notebook ``reads`` (:func:`pipeline.read_parameter_log`), which must be
-        covered by the step's ``reads`` in pipeline.yaml."""
-        from rfm_helpers.report.htmlexport import export_html
-
+    def products_of(self, step: Step, reads: dict[str, str] | None) -> dict[str, str]:
+        """The hashes of the products ``step`` just wrote, after checking that it wrote every
+        one and read only parameters its ``reads`` in pipeline.yaml list (``reads``: those its
+        notebook read, :func:`pipeline.read_parameter_log`). The steps that need it may start."""
         undeclared = pipeline.undeclared_reads(step.reads, reads or {})
         if undeclared:
             raise PipelineError(
@@ -396,11 +400,6 @@ class _Run:
                 "Add them there, or the step would not rerun when they change (it was not "
                 "recorded as done, so the next run runs it again)"
             )
-        folder = self.step_dir(step)
-        kind = "transactions" if self.cfg.accounts is None else "accounts"
-        title = export_html(
-            folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name, pipeline=kind
-        )
         products = pipeline.product_hashes(self.cfg, step)
         missing = [attr for attr, digest in products.items() if digest == "missing"]
         if missing:
@@ -408,6 +407,19 @@ class _Run:
                 f"step {step.name} finished without writing {', '.join(missing)} "
                 f"(declared in {self.notebooks_dir / pipeline.PIPELINE_FILE})"
             )
+        return products
+
+    def render(self, step: Step, duration_s: float, reads: dict[str, str] | None = None) -> StepResult:
+        """Export the step's executed notebook to HTML and record the step as done (its stamp),
+        with the parameters its notebook ``reads`` (see :meth:`products_of`)."""
+        from rfm_helpers.report.htmlexport import export_html
+
+        products = self.products.get(step.name) or self.products_of(step, reads)
+        folder = self.step_dir(step)
+        kind = "transactions" if self.cfg.accounts is None else "accounts"
+        title = export_html(
+            folder / EXECUTED_NAME, folder / PAGE_NAME, run_name=self.cfg.run_name, pipeline=kind
+        )
         pipeline.write_stamp(
             folder,
             {
@@ -473,6 +485,32 @@ class _Run:
                 f"({log} is missing{f'; its setup failed: {setup}' if setup else ''})"
             )
         return pipeline.read_parameter_log(log, offset)
+
+    def check_input(self) -> None:
+        """Say what the input's header or schema reveals, and whether the database engine can be
+        reached, before a step reads the input: in a second, not after a kernel has started.
+        Raises :class:`InputRefused`.
+
+        Only a step that reads the input calls this, and only when it must run: a rerun that
+        reuses it has the input and parameters of the run that passed these checks (reading a
+        parquet schema would cost a no-op rerun a third of its time)."""
+        if self.input_checked or self.cfg.input is None:
+            return
+        self.input_checked = True
+        # inputcheck imports no pandas: the message comes before the heavy imports too.
+        from rfm_helpers.data.inputcheck import InputError, precheck_input
+
+        try:
+            precheck_input(self.cfg.input, display_path(self.params_path))
+        except InputError as exc:
+            raise InputRefused(str(exc)) from None
+        if self.cfg.engine.engine != "duckdb":
+            from rfm_helpers.sql.engines import EngineError, check_engine
+
+            try:
+                check_engine(self.cfg.engine)
+            except EngineError as exc:
+                raise InputRefused(str(exc)) from None
 
     def wait_for_input(self) -> None:
         """Let the background parse finish before a step reads the input (never parse twice)."""
@@ -570,8 +608,19 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
     descendants = pipeline.descendants(steps)
     running: dict[Future[None], tuple[Step, Any, float, int]] = {}
     idle: list[Any] = []
+    unrendered: list[tuple[Step, float, dict[str, str]]] = []
+    """Steps done whose page is exported after the steps that need them have started."""
+
+    def failed(step: Step, exc: Exception) -> bool:
+        _print_step(position[step.name], total, step.name, "FAILED")
+        _report_failure(step, run_state.step_dir(step) / EXECUTED_NAME, run_state.cfg.run_name, exc)
+        for other in running:
+            other.cancel()
+        wait(running)
+        return False
+
     try:
-        while pending or running:
+        while pending or running or unrendered:
             # Steps that others wait for go first, so a kernel still starting gets a leaf step.
             for step in sorted(pending, key=lambda s: -len(descendants[s.name])):
                 if not set(step.needs) <= run_state.products.keys():
@@ -583,10 +632,17 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     source = f" from run {reused.source}" if reused.source else ""
                     _print_step(position[step.name], total, step.name, f"up to date, reused{source}")
                     continue
+                if not step.needs:
+                    run_state.check_input()  # before its kernel starts
                 if not idle and len(run_state.workers) < run_state.jobs:
                     # A second kernel only when two steps can run at once: a one-step rerun
                     # never pays for a kernel it does not use.
                     idle.append(run_state.add_worker())
+                    if not running and descendants[step.name] and len(run_state.workers) < run_state.jobs:
+                        # The steps that need this one will most likely rerun after it, two side
+                        # by side: their second kernel imports now, beside this step (~5 s of
+                        # CPU on the other core), not after it on the critical path.
+                        idle.append(run_state.add_worker())
                 if not idle:
                     break
                 worker = idle.pop(0)
@@ -602,6 +658,14 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 )
                 running[future] = (step, worker, time.perf_counter(), offset)
                 _print_step(position[step.name], total, step.name, "running…")
+            # The pages of finished steps are exported while the steps started above run: the
+            # export (up to 1.5 s) is no longer on the critical path.
+            while unrendered:
+                step, duration, reads = unrendered.pop(0)
+                try:
+                    run_state.results[step.name] = run_state.render(step, duration, reads)
+                except Exception as exc:
+                    return failed(step, exc)
             if not running:
                 if pending:  # cannot happen with a validated pipeline; never spin
                     raise PipelineError(f"steps {[s.name for s in pending]} can never run")
@@ -614,16 +678,10 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     future.result()
                     duration = round(time.perf_counter() - started, 1)
                     reads = run_state.parameters_read(step, worker, offset)
-                    run_state.results[step.name] = run_state.render(step, duration, reads)
+                    run_state.products[step.name] = run_state.products_of(step, reads)
                 except Exception as exc:
-                    _print_step(position[step.name], total, step.name, "FAILED")
-                    _report_failure(
-                        step, run_state.step_dir(step) / EXECUTED_NAME, run_state.cfg.run_name, exc
-                    )
-                    for other in running:
-                        other.cancel()
-                    wait(running)
-                    return False
+                    return failed(step, exc)
+                unrendered.append((step, duration, reads))
                 _print_step(position[step.name], total, step.name, f"done in {duration:.1f} s")
         return True
     except BaseException:  # Ctrl-C or an unexpected error: do not wait for running notebooks
@@ -671,23 +729,15 @@ def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, f
         print(exc, file=sys.stderr)
         return 2
     if cfg.input is not None:
-        # What the input's header or schema reveals, in a second, not after a kernel has started
-        # (inputcheck imports no pandas, so a no-op rerun stays fast).
-        from rfm_helpers.data.inputcheck import InputError, precheck_input
+        # A missing input or an unsupported format is said before any folder is created; what
+        # the header or schema reveals, before the first kernel (_Run.check_input).
+        from rfm_helpers.data.inputcheck import InputError, source_files, source_format
 
         try:
-            precheck_input(cfg.input, display_path(params_path))
+            source_format(cfg.input, source_files(cfg.input, display_path(params_path)))
         except InputError as exc:
             print(exc, file=sys.stderr)
             return 2
-        if cfg.engine.engine != "duckdb":  # an unreachable server is said now, not in a notebook
-            from rfm_helpers.sql.engines import EngineError, check_engine
-
-            try:
-                check_engine(cfg.engine)
-            except EngineError as exc:
-                print(exc, file=sys.stderr)
-                return 2
 
     reports_root = reports_dir()
     published = reports_root / cfg.run_name
@@ -710,6 +760,9 @@ def _run(params_file: str | Path, progress: _Progress, *, notebooks_dir: Path, f
     try:
         if not _execute_steps(run_state, force):
             return 1
+    except InputRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except PipelineError as exc:
         print(exc, file=sys.stderr)
         return 1
