@@ -99,20 +99,29 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user and system) this process has used: unlike wall time, barely moved by
+    other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Timed:
-    """A DuckDB connection that appends each statement's seconds to ``log`` (RFM_BENCH_PROFILE=1)."""
+    """A DuckDB connection that appends each statement's wall and CPU seconds to ``log``
+    (RFM_BENCH_PROFILE=1)."""
 
     def __init__(self, con, log: Path) -> None:
         self.con, self.log = con, log
-        log.write_text("")
+        log.write_text(f"{'wall s':>8} {'cpu s':>8}  statement\n")
 
     def execute(self, sql: str, *params):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         result = self.con.execute(sql, *params)
-        if not sql.lstrip().upper().startswith("CREATE"):
+        if not sql.lstrip().upper().startswith(("CREATE", "INSERT")):
             result = result.fetch_df() if "DESCRIBE" not in sql else result.fetchall()
         with self.log.open("a") as f:
-            f.write(f"{time.perf_counter() - started:8.2f}  {' '.join(sql.split())[:110]}\n")
+            wall, used = time.perf_counter() - started, _cpu_seconds() - cpu
+            f.write(f"{wall:8.2f} {used:8.2f}  {' '.join(sql.split())[:110]}\n")
         return _Fetched(result)
 
     def __getattr__(self, name: str):

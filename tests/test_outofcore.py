@@ -346,3 +346,16 @@ def test_struct_column_is_refused_by_name(export, tmp_path):
     assert message.startswith(
         f"{path}: column 'CustomerID' (input.columns.customer_id) is a parquet struct column"
     )
+
+
+def test_fractional_text_id_is_the_same_error_unless_the_column_is_text(export, tmp_path):
+    """A fraction among numbers in a text id column is an error (its message from a second scan);
+    beside a value that is no number ("C1002"), the column is text and the fraction an id."""
+    invoices = pd.read_parquet(export.path)["InvoiceNo"].tolist()  # row 5: C1002
+    numbers = [*invoices[:4], "1002", "1003.5", *invoices[6:]]
+    message = _same_error(_variant(export, tmp_path, "numbers", InvoiceNo=numbers))
+    assert "column 'InvoiceNo' holds ids, but '1003.5' at data row 6 is not a whole number" in message
+    text = _variant(export, tmp_path, "text", InvoiceNo=[*invoices[:5], "1003.5", *invoices[6:]])
+    ledger = _duckdb(text, CleaningConfig()).ledger.set_index("step")
+    pd.testing.assert_frame_equal(ledger, _from_loader(text, CleaningConfig()).ledger.set_index("step"))
+    assert ledger.loc["raw", "rows_remaining"] == 12

@@ -237,3 +237,35 @@ def test_month_by_month_run_is_the_run(tmp_path, monkeypatch, duplicates: str) -
     pd.testing.assert_frame_equal(by_month.clean, whole.clean)
     pd.testing.assert_frame_equal(by_month.customers, whole.customers)
     assert by_month.figures == whole.figures
+
+
+@pytest.mark.parametrize("cancellations", ["net", "drop"])
+def test_netting_in_place_is_the_copied_netting(tmp_path, monkeypatch, cancellations: str) -> None:
+    """On DuckDB the netting edits rfm_deduped in place and renames it rfm_clean: the same
+    ledger, clean rows, customers and figures as storing clean_netted.sql's rows (or a copy of
+    rfm_deduped) in a new table, as the other engines do."""
+    from rfm_helpers.config import load_config
+    from rfm_helpers.sql import rules
+    from rfm_helpers.synthetic.transactions import generate
+
+    generate(20_000, tmp_path / "transactions", seed=5)
+    cleaning = load_config("params/default.yaml").cleaning.model_copy(update={"cancellations": cancellations})
+    monkeypatch.setattr(
+        "rfm_helpers.config.load_config",
+        lambda path, _load=load_config: _load(path).model_copy(update={"cleaning": cleaning}),
+    )
+    in_place = _run_synthetic(tmp_path / "transactions")
+    monkeypatch.setattr(
+        rules, "_store_netted", lambda engine, netted: engine.create_table(rules.CLEAN, netted)
+    )
+    monkeypatch.setattr(
+        rules,
+        "_deduped_as_clean",
+        lambda engine: engine.create_table(rules.CLEAN, "SELECT * FROM rfm_deduped"),
+    )
+    copied = _run_synthetic(tmp_path / "transactions")
+    assert in_place.netting.purchase_lines_removed + in_place.netting.purchase_lines_reduced > 0
+    pd.testing.assert_frame_equal(in_place.ledger, copied.ledger)
+    pd.testing.assert_frame_equal(in_place.clean, copied.clean)
+    pd.testing.assert_frame_equal(in_place.customers, copied.customers)
+    assert in_place.figures == copied.figures

@@ -1,9 +1,10 @@
 """The out-of-core twin of :mod:`rfm_helpers.data.loading`: parquet columns typed and checked in DuckDB.
 
-:func:`typed_columns` checks the raw parquet rows with one scan (the same row-level rules as the
-pandas loader, with the same messages: fractional ids, text in a number column, non-finite or
-out-of-range quantities, prices, amounts and revenues, empty dates, dates that are not dates,
-UTC offsets without ``input.timezone``, numbers that are not Excel serial dates) and returns the
+:func:`typed_columns` checks the raw parquet rows with one scan (and a second one, for its
+message, when a check fails), with the same row-level rules as the pandas loader and the same
+messages: fractional ids, text in a number column, non-finite or out-of-range quantities,
+prices, amounts and revenues, empty dates, dates that are not dates, UTC offsets without
+``input.timezone``, numbers that are not Excel serial dates. It returns the
 ``SELECT`` expressions that type each mapped column as the loader types it (whole-number float
 ids as integer text, ``NaN`` as missing, Excel serial dates, time-zone-aware timestamps in
 ``input.timezone``). ``sql/rfm/typed.sql`` then applies the cleaning's text rules to them.
@@ -178,9 +179,12 @@ def _id_checks(canon: str, source: str, column: str, found: str, present: str) -
         ]
     if found == "text":
         # As the loader: in a column of numbers only, a fraction is a broken id.
+        # A fraction has a ".": the regular expression runs on those values only (DuckDB
+        # evaluates both sides of an AND, a CASE only the branch taken).
+        fraction = f"regexp_full_match(TRIM({column}), '[0-9]+[.][0-9]*[1-9][0-9]*')"
         return [
             _Check(
-                f"{present} AND regexp_full_match(TRIM({column}), '[0-9]+[.][0-9]*[1-9][0-9]*')",
+                f"{present} AND CASE WHEN contains({column}, '.') THEN {fraction} ELSE FALSE END",
                 (column,),
                 message,
                 unless=f"{present} AND NOT regexp_full_match(TRIM({column}), '[0-9]+([.][0-9]+)?')",
@@ -331,36 +335,41 @@ def _date_checks(source: str, column: str, found: str, present: str, input_cfg: 
 
 
 def _run_checks(con: object, scan: str, files: Sequence[Path], checks: list[_Check]) -> None:
-    """One scan for every check; raise the first failing check's message (in the loader's order)."""
+    """Raise the first failing check's message (in the loader's order). One scan counts the
+    bad rows of every check; only a check with bad rows is looked at again (a second scan) for
+    its first bad row, the values its message shows and its ``unless`` and ``example`` rows."""
     if not checks:
         return
-    parts = []
-    for i, check in enumerate(checks):
-        where = f"FILTER (WHERE {check.condition})"
-        parts.append(f"COUNT(*) {where} AS n{i}")
-        parts.append(f"MIN(row_id) {where} AS r{i}")
-        parts += [f"arg_min({value}, row_id) {where} AS v{i}_{j}" for j, value in enumerate(check.shown)]
-        if check.unless:
-            parts.append(f"COUNT(*) FILTER (WHERE {check.unless}) AS u{i}")
-        if check.example:
-            good = f"FILTER (WHERE {check.example})"
-            parts += [f"COUNT(*) {good} AS g{i}", f"MIN(row_id) {good} AS gr{i}"]
-            parts.append(f"arg_min({check.shown[0]}, row_id) {good} AS gv{i}")
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {check.condition})" for check in checks)
+    found = con.execute(f"SELECT {counts} FROM {scan}").fetchone()
+    for check, count in zip(checks, found, strict=True):
+        if count:
+            _raise_if_failing(con, scan, files, check, int(count))
+
+
+def _raise_if_failing(con: object, scan: str, files: Sequence[Path], check: _Check, count: int) -> None:
+    """Raise ``check``'s message about its ``count`` bad rows, unless its ``unless`` rows exist."""
+    where = f"FILTER (WHERE {check.condition})"
+    parts = [f"MIN(row_id) {where} AS r"]
+    parts += [f"arg_min({value}, row_id) {where} AS v{j}" for j, value in enumerate(check.shown)]
+    if check.unless:
+        parts.append(f"COUNT(*) FILTER (WHERE {check.unless}) AS u")
+    if check.example:
+        good = f"FILTER (WHERE {check.example})"
+        parts += [f"COUNT(*) {good} AS g", f"MIN(row_id) {good} AS gr"]
+        parts.append(f"arg_min({check.shown[0]}, row_id) {good} AS gv")
     row = con.execute(f"SELECT {', '.join(parts)} FROM {scan}").fetchone()
-    names = [d[0] for d in con.description]
-    result = dict(zip(names, row, strict=True))
-    for i, check in enumerate(checks):
-        count = int(result[f"n{i}"] or 0)
-        if not count or (check.unless and result[f"u{i}"]):
-            continue
-        where, at = _locate(files, int(result[f"r{i}"]))
-        values = [result[f"v{i}_{j}"] for j in range(len(check.shown))]
-        if check.example:
-            good = int(result[f"g{i}"] or 0)
-            values.append(good)
-            if good:
-                values += [*_locate(files, int(result[f"gr{i}"])), result[f"gv{i}"]]
-        raise InputError(check.message(where, at, count, values))
+    result = dict(zip([d[0] for d in con.description], row, strict=True))
+    if check.unless and result["u"]:
+        return
+    where_row, at = _locate(files, int(result["r"]))
+    values = [result[f"v{j}"] for j in range(len(check.shown))]
+    if check.example:
+        good_rows = int(result["g"] or 0)
+        values.append(good_rows)
+        if good_rows:
+            values += [*_locate(files, int(result["gr"])), result["gv"]]
+    raise InputError(check.message(where_row, at, count, values))
 
 
 def _locate(files: Sequence[Path], row_id: int) -> tuple[str, str]:

@@ -9,7 +9,6 @@ row by row as they are scanned); :func:`run_sql_cleaning` runs every rule on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +53,8 @@ rules 1-6. Its key holds the invoice date, so no two lines of one key lie in dif
 the rule on each month's rows, put together, is the rule on all of them, and each month's
 groups and windows fit in memory instead of spilling (bench/scale.py, README "Scale")."""
 _PART = "rfm_typed_part"
+CLEAN = "rfm_clean"
+"""The table :func:`run_sql_cleaning` leaves the clean transactions in."""
 _SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
 
 
@@ -359,18 +360,15 @@ def register_parquet_source(engine: DuckDBEngine, input_cfg: InputConfig) -> lis
     for f in files:  # repeated, nested or missing columns, time zones: named per file
         check_parquet_head(parquet_head(f), mapping, str(f), input_cfg.timezone)
     listed = "[" + ", ".join(f"'{sql_text(str(f))}'" for f in files) + "]"
-    scan = f"read_parquet({listed}, filename = true, file_row_number = true, union_by_name = true)"
+    scan = f"read_parquet({listed}, file_row_number = true, union_by_name = true)"
     described = engine.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     check_columns([r[0] for r in described], mapping, str(resolve(input_cfg.path)))
-    engine.load_frame(
-        "rfm_files", pd.DataFrame({"filename": [str(f) for f in files], "file_index": range(len(files))})
-    )
-    engine.create_view(
-        "rfm_scan",
-        f"SELECT s.*, f.file_index * {FILE_STRIDE} + s.file_row_number AS row_id "
-        f"FROM {scan} AS s JOIN rfm_files AS f ON f.filename = s.filename",
-    )
-    # Typed as the csv/xlsx loader types them, after the same row-level checks (one scan).
+    # file_index (DuckDB's virtual column, UBIGINT) is the file's place in the list: no join on
+    # the file names. BIGINT as file_row_number, else row_id would be a wider HUGEINT.
+    row_id = f"CAST(file_index AS BIGINT) * {FILE_STRIDE} + file_row_number"
+    engine.create_view("rfm_scan", f"SELECT *, {row_id} AS row_id FROM {scan}")
+    # Typed as the csv/xlsx loader types them, after the same row-level checks (one scan, and
+    # one more for the message of a failing check).
     typed = typed_columns(engine.con, "rfm_scan", files, input_cfg, {r[0]: r[1] for r in described})
     select = [f"{typed[c]} AS {c}" if c in typed else null_column(c) for c in CANONICAL_COLUMNS]
     engine.create_view("rfm_source", f"SELECT {', '.join(select)}, row_id FROM rfm_scan")
@@ -402,14 +400,12 @@ def run_sql_cleaning(
     non_product_codes: pd.DataFrame,
     flagged_descriptions: pd.DataFrame,
     missing_text: list[str],
-    store_clean: Callable[[str], None],
 ) -> tuple[pd.DataFrame, int, NettingSummary | None]:
     """Ledger, number of clean rows and what netting cancelled orders did (or would do), on any
-    engine whose ``rfm_source`` is defined.
+    engine whose ``rfm_source`` is defined; the clean transactions (with ``row_id``) are left in
+    the engine's table ``rfm_clean``.
 
-    ``present`` lists the canonical columns the source maps. ``store_clean(query)`` must make
-    the rows of ``query`` (the clean transactions, with ``row_id``) available as ``rfm_clean``
-    (a temporary table of the engine).
+    ``present`` lists the canonical columns the source maps.
     """
     _load_reference_lists(engine, non_product_codes, flagged_descriptions, missing_text)
     plan = _Plan(tuple(present), cleaning_cfg)
@@ -421,11 +417,7 @@ def run_sql_cleaning(
     skipped = netting_skip_note(plan.present, cleaning_cfg)
     netting = None
     if skipped is not None:
-        if months is None:
-            store_clean(clean_query(engine, plan))
-        else:
-            store_deduplicated(engine, plan, "rfm_deduped", months)
-            store_clean("SELECT * FROM rfm_deduped")
+        store_deduplicated(engine, plan, CLEAN, months)
         totals = clean_totals(engine)
         clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
         ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue, months))
@@ -435,9 +427,7 @@ def run_sql_cleaning(
             )
         )
     else:
-        ledger, netting, clean_rows = _net_cancelled_orders(
-            engine, plan, ledger, rows, revenue, store_clean, months
-        )
+        ledger, netting, clean_rows = _net_cancelled_orders(engine, plan, ledger, rows, revenue, months)
     return pd.DataFrame(ledger, columns=LEDGER_COLUMNS), clean_rows, netting
 
 
@@ -447,7 +437,6 @@ def _net_cancelled_orders(
     ledger: list[dict],
     rows: int,
     revenue: Decimal,
-    store_clean: Callable[[str], None],
     months: list[str] | None = None,
 ) -> tuple[list[dict], NettingSummary, int]:
     """Rule 7 into ``rfm_deduped``, the netting into ``rfm_netting``, then the clean rows (netted
@@ -458,14 +447,14 @@ def _net_cancelled_orders(
     ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue, months))
     netted = render("clean_netted", engine.dialect)
     if plan.cleaning.cancellations == "net":
-        store_clean(netted)
+        _store_netted(engine, netted)
         totals = clean_totals(engine)
         clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
         netted_revenue = clean_revenue
     else:
-        store_clean("SELECT * FROM rfm_deduped")
-        clean_rows, clean_revenue = deduped_rows, deduped_revenue
         netted_revenue = _totals(engine, netted)[1]
+        _deduped_as_clean(engine)
+        clean_rows, clean_revenue = deduped_rows, deduped_revenue
     counts = {k: v for k, v in engine.fetch(render("netting_counts", engine.dialect)).iloc[0].items()}
     cancellation_lines = next(r["rows_removed"] for r in ledger if r["step"] == "cancellation_lines")
     summary = NettingSummary(
@@ -485,6 +474,34 @@ def _net_cancelled_orders(
     )
     _stop_if_empty("cancelled_orders", deduped_rows, clean_rows, [*ledger, row])
     return [*ledger, row], summary, clean_rows
+
+
+def _deduped_as_clean(engine: SQLEngine) -> None:
+    """``rfm_deduped`` (no longer needed as such) becomes ``rfm_clean``: renamed on DuckDB,
+    where copying its rows into another table would cost more than every other step of the
+    netting; copied on the other engines."""
+    if engine.dialect != "duckdb":
+        engine.create_table(CLEAN, "SELECT * FROM rfm_deduped")
+        return
+    engine.con.execute(f'DROP TABLE IF EXISTS "{CLEAN}"')
+    engine.con.execute(f'ALTER TABLE rfm_deduped RENAME TO "{CLEAN}"')
+
+
+def _store_netted(engine: SQLEngine, netted: str) -> None:
+    """The rows of ``netted`` (``clean_netted.sql``) into ``rfm_clean``. On DuckDB, in place: the
+    netting changes only the purchase lines it takes units off, so those lines of ``rfm_deduped``
+    are replaced by their rows of ``netted`` (none for a line netted in full), and the table,
+    renamed, is the clean rows: no copy of the tens of millions of lines the netting keeps as
+    they are (:func:`_deduped_as_clean`)."""
+    if engine.dialect != "duckdb":
+        engine.create_table(CLEAN, netted)
+        return
+    taken = "SELECT row_id FROM rfm_netting WHERE kind = 0 AND netted > 0"
+    engine.create_table("rfm_netted_lines", f"SELECT * FROM ({netted}) AS t WHERE row_id IN ({taken})")
+    engine.con.execute(f"DELETE FROM rfm_deduped WHERE row_id IN ({taken})")
+    engine.con.execute("INSERT INTO rfm_deduped BY NAME SELECT * FROM rfm_netted_lines")
+    engine.con.execute("DROP TABLE rfm_netted_lines")
+    _deduped_as_clean(engine)
 
 
 def _totals(engine: SQLEngine, query: str) -> tuple[int, Decimal]:

@@ -170,12 +170,8 @@ def run(
     the cleaning of data that need not be scored (a single customer, say). With
     ``predict_cfg`` (and the customer table) the marts of :func:`prediction_marts` are built
     too, and the figures say their dates (or why there is no backtest)."""
-
-    def store_clean(query: str) -> None:
-        engine.create_table("rfm_clean", query)
-
     ledger, _rows, netting = run_sql_cleaning(
-        engine, present, cleaning_cfg, non_product, flagged, missing_text, store_clean
+        engine, present, cleaning_cfg, non_product, flagged, missing_text
     )
     customers = None
     if with_customers:

@@ -34,8 +34,10 @@ typed AS (
     unit_price,
     CASE
       WHEN customer_id IN (SELECT value FROM rfm_missing_text) THEN NULL
-      -- "17850.0" (an id written from a float column) is customer "17850".
-      WHEN REGEXP_MATCHES(customer_id, '^[0-9]+[.]0*$') THEN SPLIT_PART(customer_id, '.', 1)
+      -- "17850.0" (an id written from a float column) is customer "17850". Only ids with a "."
+      -- are matched against the pattern: on every id, it took ~3 s of CPU per 100M rows.
+      WHEN customer_id LIKE '%.%' AND REGEXP_MATCHES(customer_id, '^[0-9]+[.]0*$')
+        THEN SPLIT_PART(customer_id, '.', 1)
       ELSE customer_id
     END AS customer_id,
     CASE WHEN country IN (SELECT value FROM rfm_missing_text) THEN NULL ELSE country END AS country,
