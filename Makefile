@@ -20,9 +20,6 @@ PARAMS ?= params/default.yaml
 # on one kernel at a time, so two workers keep both cores of the CI machine busy; each test
 # module stays on one worker (--dist loadscope), so its module-scoped runs are done once.
 TEST_WORKERS ?= 2
-# Run alone after the others: the Spark report stalled twice (12 min, in Spark's collect to
-# pandas) while the other worker ran, and passes in 100 s on its own.
-ALONE_TESTS := tests/test_runtime_engines.py
 FORCE ?=
 RUNNER_FLAGS := $(if $(FORCE),--force)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
@@ -90,8 +87,7 @@ test: $(DEV_STAMP) system-deps ## Lint, check notebooks are stripped, run pytest
 		$(NBSTRIPOUT) --verify $(NOTEBOOKS) \
 			|| { echo "Notebooks have outputs: run 'make strip'"; exit 1; }; \
 	fi
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(addprefix --ignore=,$(ALONE_TESTS))
-	$(PY) -m pytest $(ALONE_TESTS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 	@echo "nbval: executing tests/nbval/*.ipynb on the test sample (outputs in a temporary folder)"
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 		RFM_OUTPUT_ROOT=$$out $(PY) -m pytest --nbval-lax -p no:cacheprovider tests/nbval

@@ -635,13 +635,13 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 if not step.needs:
                     run_state.check_input()  # before its kernel starts
                 if not idle and len(run_state.workers) < run_state.jobs:
-                    # A second kernel only when two steps can run at once: a one-step rerun
-                    # never pays for a kernel it does not use.
+                    # A kernel is started only for a step that will run on it, and a second one
+                    # as soon as a second step may run: beside this one, or after it when steps
+                    # need it (they rerun with it, most likely two side by side, so the second
+                    # kernel's ~5 s of imports run on the other core now, not on the critical
+                    # path later). A leaf step rerun alone never pays for a kernel it cannot use.
                     idle.append(run_state.add_worker())
                     if not running and descendants[step.name] and len(run_state.workers) < run_state.jobs:
-                        # The steps that need this one will most likely rerun after it, two side
-                        # by side: their second kernel imports now, beside this step (~5 s of
-                        # CPU on the other core), not after it on the critical path.
                         idle.append(run_state.add_worker())
                 if not idle:
                     break

@@ -279,8 +279,9 @@ class SparkEngine:
     dialect = "spark"
     where = "Spark (local session)"
 
-    def __init__(self, spark) -> None:
+    def __init__(self, spark, scratch: Path) -> None:
         self.spark = spark
+        self.scratch = scratch
         self._cached: dict[str, object] = {}
 
     def load_frame(self, name: str, frame: pd.DataFrame) -> None:
@@ -302,8 +303,19 @@ class SparkEngine:
         self._replace(name, self.spark.sql(_spark_text(sql)).localCheckpoint())
 
     def fetch(self, sql: str) -> pd.DataFrame:
-        with _quiet_pyspark():
-            return self.spark.sql(_spark_text(sql)).toPandas()
+        """The rows of ``sql``, written by Spark to a parquet folder in the session's scratch
+        folder and read with pyarrow. Not ``toPandas()``: its rows come over a local socket
+        whose serving thread, when the connection fails on a busy machine, dies without telling
+        the caller, who then waits for its result forever (seen three times: 12 min and more,
+        the JVM idle in ``SocketAuthServer.getResult``)."""
+        import pyarrow.parquet as pq
+
+        folder = Path(tempfile.mkdtemp(prefix="fetch-", dir=self.scratch))
+        try:
+            self.spark.sql(_spark_text(sql)).write.mode("overwrite").parquet(str(folder))
+            return pq.read_table(folder).to_pandas()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _replace(self, name: str, data) -> None:
         data.createOrReplaceTempView(name)
@@ -415,7 +427,7 @@ def spark_engine(engine_cfg: EngineConfig) -> Iterator[SparkEngine]:
                 "(java -version) and engine.spark_driver_memory."
             ) from None
         spark.sparkContext.setLogLevel("ERROR")
-        engine = SparkEngine(spark)
+        engine = SparkEngine(spark, Path(scratch))
         try:
             yield engine
         finally:
