@@ -239,33 +239,44 @@ def test_month_by_month_run_is_the_run(tmp_path, monkeypatch, duplicates: str) -
     assert by_month.figures == whole.figures
 
 
-@pytest.mark.parametrize("cancellations", ["net", "drop"])
-def test_netting_in_place_is_the_copied_netting(tmp_path, monkeypatch, cancellations: str) -> None:
-    """On DuckDB the netting edits rfm_deduped in place and renames it rfm_clean: the same
-    ledger, clean rows, customers and figures as storing clean_netted.sql's rows (or a copy of
-    rfm_deduped) in a new table, as the other engines do."""
+@pytest.mark.parametrize(
+    ("duplicates", "cancellations", "key_hash"),
+    [
+        ("consolidate", "net", None),
+        ("consolidate", "drop", None),
+        ("drop_exact", "net", None),
+        ("keep", "net", None),
+        # A hash of 3 values: almost every line is a candidate, most of them wrongly.
+        ("consolidate", "net", "HASH(invoice_id, stock_code, invoice_date, customer_id) % 3"),
+    ],
+)
+def test_in_place_clean_is_the_stored_clean(
+    tmp_path, monkeypatch, duplicates: str, cancellations: str, key_hash: str | None
+) -> None:
+    """On DuckDB rule 7 and the netting are kept as changes to rfm_typed (the lines they may
+    change, found by a hash of the key, and their rows) under the view rfm_clean: the same
+    ledger, clean rows, customers and figures as the other engines' path, which stores every
+    table (clean_*.sql, clean_netted.sql), whatever lines the hash makes candidates."""
     from rfm_helpers.config import load_config
     from rfm_helpers.sql import rules
     from rfm_helpers.synthetic.transactions import generate
 
     generate(20_000, tmp_path / "transactions", seed=5)
-    cleaning = load_config("params/default.yaml").cleaning.model_copy(update={"cancellations": cancellations})
+    update = {"duplicates": duplicates, "cancellations": cancellations}
+    cleaning = load_config("params/default.yaml").cleaning.model_copy(update=update)
     monkeypatch.setattr(
         "rfm_helpers.config.load_config",
         lambda path, _load=load_config: _load(path).model_copy(update={"cleaning": cleaning}),
     )
+    if key_hash is not None:
+        monkeypatch.setattr(rules, "_KEY_HASH", key_hash)
     in_place = _run_synthetic(tmp_path / "transactions")
-    monkeypatch.setattr(
-        rules, "_store_netted", lambda engine, netted: engine.create_table(rules.CLEAN, netted)
-    )
-    monkeypatch.setattr(
-        rules,
-        "_deduped_as_clean",
-        lambda engine: engine.create_table(rules.CLEAN, "SELECT * FROM rfm_deduped"),
-    )
-    copied = _run_synthetic(tmp_path / "transactions")
+    monkeypatch.setattr(rules, "_in_place", lambda engine: False)
+    stored = _run_synthetic(tmp_path / "transactions")
     assert in_place.netting.purchase_lines_removed + in_place.netting.purchase_lines_reduced > 0
-    pd.testing.assert_frame_equal(in_place.ledger, copied.ledger)
-    pd.testing.assert_frame_equal(in_place.clean, copied.clean)
-    pd.testing.assert_frame_equal(in_place.customers, copied.customers)
-    assert in_place.figures == copied.figures
+    if duplicates != "keep":  # the rule changes lines: the patch is not empty
+        assert in_place.ledger.set_index("step").loc["duplicates", "rows_removed"] > 0
+    pd.testing.assert_frame_equal(in_place.ledger, stored.ledger)
+    pd.testing.assert_frame_equal(in_place.clean, stored.clean)
+    pd.testing.assert_frame_equal(in_place.customers, stored.customers)
+    assert in_place.figures == stored.figures

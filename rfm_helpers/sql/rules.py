@@ -48,13 +48,21 @@ from rfm_helpers.sql.engines import DuckDBEngine, SQLEngine, sql_text
 TOP_VALUES = 5
 """How many frequent values the ledger note of a rule lists."""
 BY_MONTH_FROM_ROWS = 20_000_000
-"""On DuckDB, the duplicates rule (rule 7) runs month by month when more rows than this survive
-rules 1-6. Its key holds the invoice date, so no two lines of one key lie in different months:
-the rule on each month's rows, put together, is the rule on all of them, and each month's
-groups and windows fit in memory instead of spilling (bench/scale.py, README "Scale")."""
+"""On DuckDB, the lines the duplicates rule (rule 7) may change are looked for month by month
+(:func:`_store_candidates`) when more rows than this survive rules 1-6. Its key holds the
+invoice date, so no two lines of one key lie in different months: the lines found in each
+month, put together, are those found in all of them, and each month's groups fit in memory
+instead of spilling (bench/scale.py, README "Scale")."""
 _PART = "rfm_typed_part"
+_CANDIDATES = "rfm_rule7_lines"
+"""DuckDB: the rows rules 1-6 keep whose key may be shared (:func:`_store_candidates`)."""
+_KEY_HASH = f"HASH({', '.join(DUPLICATE_KEY)})"
+"""DuckDB: a 64-bit hash of rule 7's key, to find the lines that may share it (:func:`_store_candidates`)."""
+_PATCH = "rfm_patch"
+"""DuckDB: the clean rows of the lines of ``rfm_typed`` marked ``replaced`` (:func:`_define_clean`)."""
 CLEAN = "rfm_clean"
-"""The table :func:`run_sql_cleaning` leaves the clean transactions in."""
+"""The table (on DuckDB the view, :func:`_define_clean`) :func:`run_sql_cleaning` leaves the clean
+transactions in."""
 _SQL_TYPES = {"quantity": "DOUBLE", "unit_price": "DOUBLE", "amount": "DOUBLE", "invoice_date": "TIMESTAMP"}
 
 
@@ -118,11 +126,18 @@ def _load_reference_lists(
     engine.load_frame("rfm_non_product_codes", pd.DataFrame({"stock_code": codes.astype(str)}))
 
 
-def clean_query(engine: SQLEngine, plan: _Plan) -> str:
-    """The query of the clean transactions (rule 7 applied), in the engine's dialect."""
+def _rule7_mode(plan: _Plan) -> str:
+    """The form of rule 7 that runs: ``cleaning.duplicates``, ``keep`` when the data lack a
+    column of the consolidate rule's key."""
     mode = plan.cleaning.duplicates
     if mode == "consolidate" and not all(plan.has(c) for c in DUPLICATE_KEY):
-        mode = "keep"
+        return "keep"
+    return mode
+
+
+def clean_query(engine: SQLEngine, plan: _Plan) -> str:
+    """The query of the clean transactions (rule 7 applied), in the engine's dialect."""
+    mode = _rule7_mode(plan)
     if mode == "consolidate":
         return render("clean_consolidate", engine.dialect, copies_by_amount=plan.copies_by_amount)
     return render(f"clean_{mode}", engine.dialect)
@@ -149,26 +164,83 @@ def _months(engine: SQLEngine, plan: _Plan, rows: int) -> list[str] | None:
 def _on_part(engine: SQLEngine, query: str, condition: str) -> str:
     """``query`` reading the rows of ``rfm_typed`` that meet ``condition`` (a view)."""
     engine.create_view(_PART, f"SELECT * FROM rfm_typed WHERE {condition}")
+    return _reading(engine, query, _PART)
+
+
+def _reading(engine: SQLEngine, query: str, table: str) -> str:
+    """``query`` reading the relation ``table`` where it reads ``rfm_typed``."""
 
     def rename(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.name == "rfm_typed" and not node.args.get("db"):
             renamed = node.copy()
-            renamed.set("this", exp.to_identifier(_PART))
+            renamed.set("this", exp.to_identifier(table))
             return renamed
         return node
 
     return sqlglot.parse_one(query, read=engine.dialect).transform(rename).sql(dialect=engine.dialect)
 
 
+def _in_place(engine: SQLEngine) -> bool:
+    """Whether rule 7 and the netting are kept as changes to ``rfm_typed`` (DuckDB:
+    :func:`_define_clean`) rather than stored as tables of all the rows they leave."""
+    return engine.dialect == "duckdb"
+
+
 def store_deduplicated(engine: SQLEngine, plan: _Plan, name: str, months: list[str] | None) -> None:
-    """Rule 7 (:func:`clean_query`) into the table ``name``: at once, or month by month."""
+    """Rule 7 (:func:`clean_query`) as the table ``name``; on DuckDB as the view ``name``
+    (:func:`_define_clean`) over ``rfm_typed`` and the rule's rows for the lines it may change
+    (:func:`_store_candidates`, month by month when ``months`` says so)."""
     query = clean_query(engine, plan)
-    if months is None:
+    if not _in_place(engine):
         engine.create_table(name, query)
         return
-    engine.create_table(name, f"SELECT * FROM ({query}) AS t LIMIT 0")
+    if _rule7_mode(plan) == "keep":
+        engine.create_table(_PATCH, f"SELECT * FROM ({query}) AS t LIMIT 0")
+    else:
+        _store_candidates(engine, months)
+        # Rule 7 on every line of a key gives that key's rows: on the candidates, the rule's
+        # rows for them; every other line is kept as it is (its key is its own).
+        engine.create_table(_PATCH, _reading(engine, query, _CANDIDATES))
+    _define_clean(engine, name)
+    if _rule7_mode(plan) != "keep":
+        _mark_replaced(engine, f"SELECT row_id FROM {_CANDIDATES}")
+
+
+def _store_candidates(engine: DuckDBEngine, months: list[str] | None) -> None:
+    """The rows rules 1-6 keep whose key (``DUPLICATE_KEY``) hash another such row shares, into
+    the table ``rfm_rule7_lines`` (at once, or month by month). A line whose key hash is its own
+    shares its key with no other line, so rule 7 (any form: identical lines share the key too)
+    keeps it as it is; the hash only finds the others fast (a 64-bit number instead of four
+    columns): every line of a shared key is a candidate, and a collision merely adds lines whose
+    keys the rule then finds unshared."""
+    query = (
+        f"WITH survivors AS (SELECT *, {_KEY_HASH} AS key_hash FROM rfm_typed WHERE removed_by IS NULL) "
+        "SELECT * EXCLUDE (key_hash) FROM survivors "
+        "WHERE key_hash IN (SELECT key_hash FROM survivors GROUP BY key_hash HAVING COUNT(*) > 1)"
+    )
+    if months is None:
+        engine.create_table(_CANDIDATES, query)
+        return
+    engine.create_table(_CANDIDATES, "SELECT * FROM rfm_typed LIMIT 0")
     for condition in months:
-        engine.con.execute(f'INSERT INTO "{name}" {_on_part(engine, query, condition)}')
+        engine.con.execute(f'INSERT INTO "{_CANDIDATES}" {_on_part(engine, query, condition)}')
+
+
+def _define_clean(engine: DuckDBEngine, name: str) -> None:
+    """The view ``name``: the lines rules 1-6 keep (``clean_keep.sql``) not marked ``replaced``,
+    and the rows of ``rfm_patch`` (rule 7's and the netting's rows for the lines marked). The
+    tens of millions of lines rule 7 and the netting keep as they are stay where they are,
+    instead of being compressed again into a table of their own."""
+    engine.con.execute("ALTER TABLE rfm_typed ADD COLUMN IF NOT EXISTS replaced BOOLEAN DEFAULT FALSE")
+    engine.create_view("rfm_typed_kept", "SELECT * FROM rfm_typed WHERE NOT replaced")
+    kept = _reading(engine, render("clean_keep", engine.dialect), "rfm_typed_kept")
+    engine.create_view(name, f'{kept} UNION ALL BY NAME SELECT * FROM "{_PATCH}"')
+
+
+def _mark_replaced(engine: DuckDBEngine, row_ids: str) -> None:
+    """Mark ``replaced`` the lines of ``rfm_typed`` whose ``row_id`` the query ``row_ids`` lists:
+    their clean rows are (or none is) in ``rfm_patch`` (:func:`_define_clean`)."""
+    engine.con.execute(f"UPDATE rfm_typed SET replaced = TRUE WHERE row_id IN ({row_ids})")
 
 
 def rule_ledger(engine: SQLEngine, plan: _Plan) -> tuple[list[dict], int, Decimal]:
@@ -212,11 +284,11 @@ def duplicates_ledger_row(
     revenue: Decimal,
     clean_rows: int,
     clean_revenue: Decimal,
-    months: list[str] | None = None,
 ) -> dict:
-    """The ledger row of rule 7, given the rows and revenue before and after it (its figures
-    counted month by month, and added up, when ``months`` says so: every figure is a count of
-    keys or lines, and no key spans two months)."""
+    """The ledger row of rule 7, given the rows and revenue before and after it. On DuckDB its
+    figures are counted on the lines it may change (:func:`_store_candidates`) only: each other
+    line is one line, one key and one distinct line, and every figure of the note is a
+    difference of two counts (lines - keys, ...), which such lines leave as it is."""
     mode = plan.cleaning.duplicates
     if mode == "keep":
         return _ledger_row(
@@ -233,12 +305,9 @@ def duplicates_ledger_row(
             )
             return _ledger_row("duplicates", False, note, rows, revenue, rows, revenue)
         query = render("duplicate_counts", engine.dialect, copies_by_amount=plan.copies_by_amount)
-        if months is None:
-            counts = engine.fetch(query)
-        else:
-            counts = pd.concat([engine.fetch(_on_part(engine, query, m)) for m in months]).astype("int64")
-            counts = counts.sum().to_frame().T
-        c = {k: int(v) for k, v in counts.iloc[0].items()}
+        if _in_place(engine):
+            query = _reading(engine, query, _CANDIDATES)
+        c = {k: int(v) for k, v in engine.fetch(query).iloc[0].items()}
         summed = c["keys_summed"]
         note = (
             f"{c['survivor_rows'] - c['keys']:,} rows shared a key: {c['keys_shared'] - summed:,} groups of "
@@ -403,7 +472,7 @@ def run_sql_cleaning(
 ) -> tuple[pd.DataFrame, int, NettingSummary | None]:
     """Ledger, number of clean rows and what netting cancelled orders did (or would do), on any
     engine whose ``rfm_source`` is defined; the clean transactions (with ``row_id``) are left in
-    the engine's table ``rfm_clean``.
+    the engine's table ``rfm_clean`` (a view on DuckDB: :func:`_define_clean`).
 
     ``present`` lists the canonical columns the source maps.
     """
@@ -420,7 +489,7 @@ def run_sql_cleaning(
         store_deduplicated(engine, plan, CLEAN, months)
         totals = clean_totals(engine)
         clean_rows, clean_revenue = int(totals["row_count"]), _decimal(totals["revenue"])
-        ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue, months))
+        ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, clean_rows, clean_revenue))
         ledger.append(
             _ledger_row(
                 "cancelled_orders", False, skipped, clean_rows, clean_revenue, clean_rows, clean_revenue
@@ -439,12 +508,12 @@ def _net_cancelled_orders(
     revenue: Decimal,
     months: list[str] | None = None,
 ) -> tuple[list[dict], NettingSummary, int]:
-    """Rule 7 into ``rfm_deduped``, the netting into ``rfm_netting``, then the clean rows (netted
+    """Rule 7 as ``rfm_deduped``, the netting into ``rfm_netting``, then the clean rows (netted
     with ``cancellations: net``; with ``drop`` as deduplicated, the netting measured only)."""
     store_deduplicated(engine, plan, "rfm_deduped", months)
     engine.create_table("rfm_netting", render("cancel_netting", engine.dialect))
     deduped_rows, deduped_revenue = _totals(engine, "SELECT revenue FROM rfm_deduped")
-    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue, months))
+    ledger.append(duplicates_ledger_row(engine, plan, rows, revenue, deduped_rows, deduped_revenue))
     netted = render("clean_netted", engine.dialect)
     if plan.cleaning.cancellations == "net":
         _store_netted(engine, netted)
@@ -477,29 +546,29 @@ def _net_cancelled_orders(
 
 
 def _deduped_as_clean(engine: SQLEngine) -> None:
-    """``rfm_deduped`` (no longer needed as such) becomes ``rfm_clean``: renamed on DuckDB,
-    where copying its rows into another table would cost more than every other step of the
-    netting; copied on the other engines."""
-    if engine.dialect != "duckdb":
+    """``rfm_deduped`` (no longer needed as such) becomes ``rfm_clean``: on DuckDB the view of
+    the same rows (:func:`_define_clean`), copied on the other engines."""
+    if not _in_place(engine):
         engine.create_table(CLEAN, "SELECT * FROM rfm_deduped")
         return
-    engine.con.execute(f'DROP TABLE IF EXISTS "{CLEAN}"')
-    engine.con.execute(f'ALTER TABLE rfm_deduped RENAME TO "{CLEAN}"')
+    _define_clean(engine, CLEAN)
+    engine.con.execute("DROP VIEW rfm_deduped")
 
 
 def _store_netted(engine: SQLEngine, netted: str) -> None:
     """The rows of ``netted`` (``clean_netted.sql``) into ``rfm_clean``. On DuckDB, in place: the
-    netting changes only the purchase lines it takes units off, so those lines of ``rfm_deduped``
-    are replaced by their rows of ``netted`` (none for a line netted in full), and the table,
-    renamed, is the clean rows: no copy of the tens of millions of lines the netting keeps as
-    they are (:func:`_deduped_as_clean`)."""
-    if engine.dialect != "duckdb":
+    netting changes only the purchase lines it takes units off, so those lines are marked
+    ``replaced`` and their rows of ``netted`` (none for a line netted in full) put in
+    ``rfm_patch`` instead of their rows of rule 7: no copy of the tens of millions of lines the
+    netting keeps as they are (:func:`_define_clean`)."""
+    if not _in_place(engine):
         engine.create_table(CLEAN, netted)
         return
     taken = "SELECT row_id FROM rfm_netting WHERE kind = 0 AND netted > 0"
     engine.create_table("rfm_netted_lines", f"SELECT * FROM ({netted}) AS t WHERE row_id IN ({taken})")
-    engine.con.execute(f"DELETE FROM rfm_deduped WHERE row_id IN ({taken})")
-    engine.con.execute("INSERT INTO rfm_deduped BY NAME SELECT * FROM rfm_netted_lines")
+    _mark_replaced(engine, taken)
+    engine.con.execute(f'DELETE FROM "{_PATCH}" WHERE row_id IN ({taken})')
+    engine.con.execute(f'INSERT INTO "{_PATCH}" BY NAME SELECT * FROM rfm_netted_lines')
     engine.con.execute("DROP TABLE rfm_netted_lines")
     _deduped_as_clean(engine)
 
