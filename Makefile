@@ -94,7 +94,7 @@ test: $(DEV_STAMP) system-deps ## Lint, check notebooks are stripped, run pytest
 
 bench: $(DEV_STAMP) ## Benchmarks: make report vs the naive chain, incremental reruns, then 1M/10M/100M rows
 	$(PY) bench/report_bench.py
-	$(PY) bench/scale.py
+	$(PY) bench/scale.py --report
 	$(PY) bench/summary.py
 
 golden: $(DEV_STAMP) ## Regenerate tests/nbval (reference outputs of the key cells) after editing a notebook

@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -233,6 +234,37 @@ def _check(label: str, engine: str, out_file: Path, reference_dir: Path) -> str:
     return "same" if got.equals(want) and same_figures else "DIFFERS"
 
 
+_STEP_DONE = re.compile(r"\] (\S+): done in ([0-9.]+) s")
+
+
+def _whole_report(label: str, data: Path, work: Path) -> dict:
+    """The whole report (every step, ``python -m rfm_helpers.runs.runner``) on ``data``, with
+    ``PARAMS`` but for the input path: wall seconds, each step's seconds and the peak memory of
+    the runner and its kernels. Its output folder is thrown away after."""
+    import yaml
+
+    params = yaml.safe_load(Path(PARAMS).read_text(encoding="utf-8"))
+    params["run_name"] = f"scale_{label}"
+    params["input"]["path"] = str(data)
+    params_path = work / "report_params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    out = work / "report_output"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "rfm_helpers.runs.runner", "--params", str(params_path), "--force"]
+    env = os.environ | {"RFM_OUTPUT_ROOT": str(out)}
+    sampler = _Sampler(None)
+    sampler.start()
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    sampler.stop()
+    shutil.rmtree(out, ignore_errors=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the whole report on {label} rows failed (exit {done.returncode}):\n{done.stderr}")
+    steps = {name: float(s) for name, s in _STEP_DONE.findall(done.stdout)}
+    return {"seconds": seconds, "peak_rss_mib": sampler.peak_rss / 2**20, "steps": steps}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", nargs="+", choices=list(SIZES), default=list(SIZES))
@@ -245,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated data and reuse it")
     parser.add_argument("--check", action="store_true", help="compare customer tables with the reference")
     parser.add_argument("--reference-dir", type=Path, default=None, help="default: <work-dir>/reference")
+    parser.add_argument(
+        "--report", action="store_true", help="also run the whole report (every step, DuckDB) on each size"
+    )
     parser.add_argument("--child", choices=["generate", "duckdb", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -292,10 +327,25 @@ def main(argv: list[str] | None = None) -> None:
                 {"rows": rows, "engine": engine, "seconds": r["seconds"], "peak_mib": r["peak_rss_mib"]}
                 | {"spill_mib": r["disk_mib"], "customers": r["customers"], "check": verdict}
             )
-            FIGURES.parent.mkdir(parents=True, exist_ok=True)  # after each size: a long run keeps its rows
-            FIGURES.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+            _save(measured)
+        if args.report:
+            r = _whole_report(label, data, work)
+            steps = ", ".join(f"{name} {seconds:.0f}" for name, seconds in r["steps"].items())
+            peak = f"{r['peak_rss_mib']:,.0f} MiB"
+            print(f"{rows:>12,} whole report: {r['seconds']:.1f} s, peak {peak} ({steps})", flush=True)
+            measured.append(
+                {"rows": rows, "engine": "duckdb", "kind": "report", "seconds": r["seconds"]}
+                | {"peak_mib": r["peak_rss_mib"], "steps": r["steps"]}
+            )
+            _save(measured)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _save(measured: list[dict]) -> None:
+    """The rows measured so far, for bench/summary.py (after each one: a long run keeps its rows)."""
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,9 @@ def scale_rows(figures: list | None) -> list[Row]:
         return [("scale benchmark (1M-100M rows)", "not measured", "", "", "")]
     rows: list[Row] = []
     for entry in figures:
+        if entry.get("kind") == "report":
+            rows.append(_whole_report_row(entry))
+            continue
         label = f"{entry['rows'] / 1e6:,.0f}M rows → customer table, {entry['engine']}"
         ours = f"{entry['seconds']:.1f} s, peak {entry['peak_mib'] / GIB:.1f} GiB"
         if entry.get("spill_mib") is not None:
@@ -112,6 +115,15 @@ def scale_rows(figures: list | None) -> list[Row]:
             ok = entry["seconds"] <= 120 and entry["peak_mib"] <= 6 * GIB
         rows.append((label, ours, "", target, _met(ok) if target else ""))
     return rows
+
+
+def _whole_report_row(entry: dict) -> Row:
+    """The whole report (every step) on a synthetic size; its target at 100M rows."""
+    label = f"{entry['rows'] / 1e6:,.0f}M rows → whole report, {entry['engine']}"
+    ours = f"{entry['seconds']:.1f} s, peak {entry['peak_mib'] / GIB:.1f} GiB"
+    if entry["rows"] != 100_000_000:
+        return (label, ours, "", "", "")
+    return (label, ours, "", "≤ 4 min", _met(entry["seconds"] <= 240))
 
 
 def table(rows: list[Row]) -> str:
