@@ -78,6 +78,22 @@ def warm_up() -> None:
     from rfm_helpers.report import htmlexport  # noqa: F401
 
 
+def _forget_if_exited(provisioner: object) -> bool:
+    """True if the kernel has exited; then also forget its process-group id.
+
+    jupyter_client's shutdown kills the group id it stored at launch without asking whether the
+    kernel still lives. Once a killed kernel is reaped (any ``is_alive`` reaps it) that number is
+    free, and with PIDs wrapping every few minutes under load it can become the group of a new
+    session leader, such as another run, which the stale SIGKILL would then kill. While the kernel
+    is alive or a zombie its PID, and so its group id, cannot have been reused.
+    """
+    process = getattr(provisioner, "process", None)
+    if process is None or process.poll() is None:
+        return False
+    provisioner.pgid = None  # type: ignore[attr-defined]
+    return True
+
+
 class KernelWorker:
     """One kernel on its own thread; :meth:`submit` queues a notebook on it."""
 
@@ -158,6 +174,8 @@ class KernelWorker:
         process = getattr(provisioner, "process", None)
         if process is None:
             return  # not started yet: _start sees _stopping, and shutdown() stops it
+        if _forget_if_exited(provisioner):
+            return
         try:
             pgid = getattr(provisioner, "pgid", None)
             if pgid and pgid != os.getpgid(0):  # its own group (never the runner's)
@@ -170,6 +188,7 @@ class KernelWorker:
     def _stop(self) -> None:
         if self._km is not None:
             self._kc.stop_channels()
+            _forget_if_exited(self._km.provisioner)
             run_sync(self._km.shutdown_kernel)(now=True)
             self._km = None
 
