@@ -18,6 +18,7 @@ from rfm_helpers.analysis.clustering import (
     base_name,
     cluster_medians,
     cluster_profile,
+    elbow_rows,
     elbow_table,
     fit_clusters,
     name_claims,
@@ -124,14 +125,26 @@ def test_k_larger_than_customers_raises():
 
 def test_elbow_table(blobs):
     X, _ = prepare_features(blobs, FEATURES, log_transform=True)
-    table = elbow_table(X, k_max=6, random_state=42, n_init=10, silhouette_sample=100)
+    table = elbow_table(X, k_max=6, random_state=42, n_init=10, silhouette_sample=100, elbow_sample=1000)
     assert table["k"].tolist() == [1, 2, 3, 4, 5, 6]
     assert np.isnan(table.loc[0, "silhouette"]) and table["silhouette"].iloc[1:].notna().all()
     # inertia at k = 1 = total sum of squares of standardized data = n · features
     assert table.loc[0, "inertia"] == pytest.approx(120 * 3)
     assert (np.diff(table["inertia"]) <= 1e-9).all()
     assert table["silhouette"].idxmax() == 2  # k = 3, the true number of blobs
-    pd.testing.assert_frame_equal(table, elbow_table(X, 6, 42, 10, 100))
+    pd.testing.assert_frame_equal(table, elbow_table(X, 6, 42, 10, 100, 1000))
+
+
+def test_the_elbow_of_more_rows_than_its_sample_is_the_elbow_of_the_sample(blobs):
+    X, _ = prepare_features(blobs, FEATURES, log_transform=True)
+    rows = elbow_rows(len(X), 50, random_state=42)
+    assert len(rows) == 50 and len(np.unique(rows)) == 50 and (np.diff(rows) > 0).all()
+    np.testing.assert_array_equal(rows, elbow_rows(len(X), 50, random_state=42))  # fixed
+    sampled = elbow_table(X, 4, 42, 10, 100, elbow_sample=50)
+    pd.testing.assert_frame_equal(sampled, elbow_table(X[rows], 4, 42, 10, 100, elbow_sample=50))
+    # inertia at k = 1 is the sample's own total sum of squares, not the whole table's
+    assert sampled.loc[0, "inertia"] == pytest.approx(((X[rows] - X[rows].mean(axis=0)) ** 2).sum())
+    np.testing.assert_array_equal(elbow_rows(len(X), len(X), 42), np.arange(len(X)))
 
 
 @pytest.mark.parametrize("sample", [50, 120, 5000])  # part of the rows, all of them, more than all
@@ -148,7 +161,7 @@ def test_silhouette_scorer_is_sklearns_silhouette_score(blobs, sample, working_m
 
 def test_elbow_stops_at_the_number_of_customers():
     X = np.array([[0.0], [1.0], [5.0]])
-    assert elbow_table(X, 10, 42, 1, 100)["k"].tolist() == [1, 2, 3]
+    assert elbow_table(X, 10, 42, 1, 100, 1000)["k"].tolist() == [1, 2, 3]
 
 
 def clusters_of(medians: dict[str, list[float]], sizes: list[int]) -> tuple[pd.DataFrame, np.ndarray]:

@@ -413,6 +413,12 @@ def test_describe_clustering_setup():
     plain = narrative.describe_clustering_setup(ClusteringConfig(log_transform=False, k=3), 10)
     assert "standardised (no log transform)" in plain
     assert "k = 3" in plain
+    sampled = narrative.describe_clustering_setup(ClusteringConfig(elbow_sample=1000), 1001)
+    assert sampled.endswith(
+        "The elbow and silhouette below are computed on a fixed random sample of 1,000 of the "
+        "1,001 customers (`clustering.elbow_sample`); the clusters are fitted on all of them."
+    )
+    assert "sample" not in narrative.describe_clustering_setup(ClusteringConfig(elbow_sample=1000), 1000)
 
 
 def test_describe_clusters():

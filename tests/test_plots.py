@@ -359,7 +359,7 @@ def test_segment_sizes(segmented, by):
 
 def test_elbow(clustered):
     X = clustered[0]
-    table = clustering.elbow_table(X, 4, 42, 2, 100)
+    table = clustering.elbow_table(X, 4, 42, 2, 100, 1000)
     fig = plots.elbow(table, 3)
     axes = fig.axes
     assert len(axes) == 2  # inertia and a twin axis for silhouette, sharing the title and x axis

@@ -368,3 +368,31 @@ def test_summary_counts_each_recommended_action(tmp_path: Path):
     assert summary["actions"] == [("Nurture", 2), ("Review individually", 1), ("Win back", 1)]
     high_risk = next(g for g in summary["groups"] if g["name"] == "High-Risk")
     assert (high_risk["goal"], high_risk["count"]) == ("Win back", 2)
+
+
+def test_export_rows_are_counted_as_a_csv_reader_counts_records(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from rfm_helpers.atomic import write_export_csv
+
+    frames = {
+        "plain": pd.DataFrame({"id": ["1", "2", "3"], "money": [1.5, 2.0, 3.25]}),
+        "quoted": pd.DataFrame(
+            {
+                "id": ["a,b", 'say "hi"', "two\nlines", '"', "", "x\n\ny"],
+                "note": ['""', "three\n\n\nlines", "-1", "=SUM(A1)", "ok", 'q"\n"q'],
+            }
+        ),
+        "carriage return": pd.DataFrame({"id": ["one\rtwo", "three"], "n": [1, 2]}),
+        "header only": pd.DataFrame({"id": pd.Series([], dtype=object)}),
+    }
+    for name, frame in frames.items():
+        path = tmp_path / f"{name}.csv"
+        write_export_csv(frame, path)
+        with path.open(newline="", encoding="utf-8") as fh:
+            records = sum(1 for _ in csv.reader(fh))
+        assert reporting.csv_records(path.read_bytes()) == records, name
+        assert reporting.export_info(path)["rows"] == len(frame), name
+    # a last record without a line end still counts
+    assert reporting.csv_records(b'id\n1\n"2\n3"') == 3
+    assert reporting.csv_records(b"") == 0

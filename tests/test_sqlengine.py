@@ -167,3 +167,22 @@ def test_shipped_omnichannel_params_validate(name):
     assert cfg.input is None and cfg.accounts is not None
     assert cfg.clustering.features == ["recency", "frequency_broadcast", "frequency_charged", "monetary"]
     assert cfg.report.currency == "IDR"
+
+
+def test_the_sample_is_exact_repeatable_and_spread_over_the_rows():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range AS row_id, range % 7 AS v FROM range(100000)")
+    query = f"SELECT row_id FROM {engines.sample_query('duckdb', 't', 10_000)}"
+    first, again = con.execute(query).fetch_df(), con.execute(query).fetch_df()
+    assert len(first) == 10_000 and first["row_id"].is_unique
+    assert first.equals(again)
+    # the same rows as the plain top 10,000 by hash (its first step only narrows the rows read)
+    top = con.execute("SELECT row_id FROM t ORDER BY HASH(row_id), row_id LIMIT 10000").fetch_df()
+    assert sorted(first["row_id"]) == sorted(top["row_id"])
+    # Each tenth of the rows holds about a tenth of the sample (binomial sd 30; 6 sd allowed).
+    per_tenth = (first["row_id"] // 10_000).value_counts()
+    assert len(per_tenth) == 10 and per_tenth.between(820, 1180).all()
+    # Not the first rows, nor every tenth row: a hash, not the order of the table.
+    assert first["row_id"].min() < 100 and (first["row_id"] % 10).nunique() == 10

@@ -103,14 +103,17 @@ def silhouette_scorer(X: np.ndarray, sample_size: int, random_state: int) -> Cal
 
 
 def elbow_table(
-    X: np.ndarray, k_max: int, random_state: int, n_init: int, silhouette_sample: int
+    X: np.ndarray, k_max: int, random_state: int, n_init: int, silhouette_sample: int, elbow_sample: int
 ) -> pd.DataFrame:
     """Inertia and silhouette of KMeans for k = 1..min(k_max, distinct rows of X).
 
-    ``silhouette`` is missing for k = 1 (undefined) and otherwise computed on a fixed random
-    sample of ``min(silhouette_sample, n)`` rows (``random_state``), because it is O(n²).
-    The same inputs always give the same table. Columns: ``k``, ``inertia``, ``silhouette``.
+    With more than ``elbow_sample`` rows, the table is that of a fixed random sample of
+    ``elbow_sample`` rows (``random_state``, :func:`elbow_rows`). ``silhouette`` is missing for
+    k = 1 (undefined) and otherwise computed on a fixed random sample of
+    ``min(silhouette_sample, n)`` of those rows, because it is O(n²). The same inputs always
+    give the same table. Columns: ``k``, ``inertia``, ``silhouette``.
     """
+    X = X[elbow_rows(len(X), elbow_sample, random_state)]
     n = len(X)
     score = silhouette_scorer(X, silhouette_sample, random_state)
 
@@ -124,6 +127,14 @@ def elbow_table(
     ks = range(1, min(k_max, _distinct_rows(X)) + 1)
     with ThreadPoolExecutor(max_workers=min(len(ks), os.cpu_count() or 1)) as pool:
         return pd.DataFrame(list(pool.map(fit, ks)))
+
+
+def elbow_rows(n: int, elbow_sample: int, random_state: int) -> np.ndarray:
+    """Positions of the rows the elbow fits: all ``n``, or ``elbow_sample`` of them drawn
+    without replacement (``random_state``), in their order."""
+    if n <= elbow_sample:
+        return np.arange(n)
+    return np.sort(check_random_state(random_state).choice(n, elbow_sample, replace=False))
 
 
 def _value_scores(centroids: np.ndarray, features: Sequence[str]) -> np.ndarray:

@@ -376,6 +376,13 @@ def describe_clustering_setup(ccfg: ClusteringConfig, customers: int, entity: st
     return (
         f"**{customers:,} {entity}**, features {', '.join(f'`{f}`' for f in ccfg.features)}, {transform}; "
         f"KMeans with k = {ccfg.k}, `random_state` = {ccfg.random_state}, {ccfg.n_init} initialisations."
+        + (
+            f" The elbow and silhouette below are computed on a fixed random sample of "
+            f"{ccfg.elbow_sample:,} of the {customers:,} {entity} (`clustering.elbow_sample`); "
+            "the clusters are fitted on all of them."
+            if customers > ccfg.elbow_sample
+            else ""
+        )
     )
 
 
