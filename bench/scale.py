@@ -173,7 +173,7 @@ def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str, out_
                 if os.environ.get("RFM_BENCH_PROFILE"):
                     engine.con = _Timed(engine.con, work / "profile-duckdb.txt")
                 present = rules.register_parquet_source(engine, cfg.input.model_copy(update={"path": data}))
-                result = transactions.run(engine, present, *args)
+                result = transactions.run(engine, present, *args, top_n=cfg.report.top_n)
         else:  # spark, local mode: the typed rows are shipped from DuckDB as the report does
             from rfm_helpers.sql.engines import spark_engine
 
@@ -192,7 +192,7 @@ def _child(step: str, rows: int, data: Path, work: Path, memory_limit: str, out_
             )
             with spark_engine(engine_cfg) as engine:
                 present, _rows = transactions._define_source(engine, run_cfg)
-                result = transactions.run(engine, present, *args)
+                result = transactions.run(engine, present, *args, top_n=cfg.report.top_n)
         out = {"customers": len(result.customers), "clean_rows": result.figures["invoice_lines"]}
         if out_file is not None:
             result.customers[CHECK_COLUMNS].to_parquet(out_file)

@@ -186,6 +186,23 @@ def test_top_products_keeps_the_n_largest(tables):
     assert tables.top_products(2)["stock_code"].tolist() == ["Z", "X"]
 
 
+def test_the_mart_keeps_top_n_products_with_their_own_orders_and_labels(clean, tmp_path):
+    # X's lines: A1, A2, A3 (3 orders), "MUG" twice; a line without stock code in A1 and A4
+    # (revenue 500): the stock code missing is a product of its own, with its 2 orders.
+    extra = clean.iloc[[0, 4]].assign(
+        stock_code=[None, None], description=["?", "?"], quantity=[1, 1], unit_price=[250.0, 250.0]
+    )
+    frame = pd.concat([clean, extra.assign(revenue=[250.0, 250.0])], ignore_index=True)
+    kept = transactions.clean_frame(frame, with_customers=False, top_n=3).tables["products"]
+    assert kept["stock_code"].iloc[[0, 2]].tolist() == ["Z", "X"] and pd.isna(kept["stock_code"].iloc[1])
+    assert kept["orders"].tolist() == [1, 2, 3]
+    assert kept["revenue"].tolist() == [1200.0, 500.0, 35.0]
+    assert kept["product"].iloc[[0, 2]].tolist() == ["LAMP", "MUG"] and pd.isna(kept["product"].iloc[1])
+    every = transactions.clean_frame(frame, with_customers=False).tables["products"]
+    pd.testing.assert_frame_equal(kept, every.head(3))
+    assert len(every) == 4 and every["stock_code"].iloc[3] == "Y"
+
+
 def test_top_products_description_tie_goes_to_the_alphabetically_first(tmp_path):
     clean = pd.DataFrame(
         {

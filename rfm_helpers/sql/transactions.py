@@ -69,7 +69,7 @@ _AGGREGATES: dict[str, tuple[str, dict[str, str]]] = {
     "orders_per_customer": ("eda_orders_per_customer", {"orders": "int64", "customers": "int64"}),
 }
 _ALL_PRODUCTS = 2**31 - 1
-"""``top_n`` that keeps every product: the EDA page takes the head it shows."""
+"""``top_n`` that keeps every product (:func:`run` without ``top_n``)."""
 BTYD_TYPES = {
     "customer_id": "str",
     "frequency": "int64",
@@ -116,6 +116,7 @@ def build(cfg: RunConfig, non_product: pd.DataFrame, flagged: pd.DataFrame) -> C
             flagged,
             cfg.input.missing_text,
             predict_cfg=cfg.predict,
+            top_n=cfg.report.top_n,
         )
         raw = _raw_view(engine, present, input_rows, cfg.engine.sample_rows)
         span = _input_span(engine)
@@ -163,13 +164,16 @@ def run(
     keep_clean: bool = False,
     with_customers: bool = True,
     predict_cfg: PredictConfig | None = None,
+    top_n: int | None = None,
 ) -> Result:
     """The cleaning rules, the customer table and every aggregate, on an engine whose
     ``rfm_source`` is defined (``present``: the canonical columns it maps). Without
     ``with_customers`` the customer table is not built (``customers`` is None): for a look at
     the cleaning of data that need not be scored (a single customer, say). With
     ``predict_cfg`` (and the customer table) the marts of :func:`prediction_marts` are built
-    too, and the figures say their dates (or why there is no backtest)."""
+    too, and the figures say their dates (or why there is no backtest). The products mart
+    holds the ``top_n`` products by revenue (``report.top_n``, what the EDA page shows), or
+    every product when None."""
     ledger, _rows, netting = run_sql_cleaning(
         engine, present, cleaning_cfg, non_product, flagged, missing_text
     )
@@ -177,7 +181,7 @@ def run(
     if with_customers:
         customers = customer_table(engine, rfm_cfg, "country" in present)
         domain.check_customer_metrics(customers, rfm_cfg)
-    tables = _aggregates(engine, rfm_cfg)
+    tables = _aggregates(engine, rfm_cfg, top_n)
     figures = _figures(tables.pop("figures"), present)
     prediction: dict[str, pd.DataFrame] = {}
     if with_customers and predict_cfg is not None:
@@ -200,6 +204,7 @@ def clean_frame(
     flagged: pd.DataFrame | None = None,
     missing_text: list[str] | None = None,
     with_customers: bool = True,
+    top_n: int | None = None,
 ) -> Result:
     """:func:`run` on a typed frame in memory (canonical columns and ``revenue``, as
     :func:`rfm_helpers.data.loading.load_transactions` returns), in a throwaway DuckDB; the result
@@ -218,6 +223,7 @@ def clean_frame(
             InputConfig().missing_text if missing_text is None else missing_text,
             keep_clean=True,
             with_customers=with_customers,
+            top_n=top_n,
         )
 
 
@@ -291,11 +297,12 @@ def _typed_frame(table: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     )
 
 
-def _aggregates(engine: SQLEngine, rfm_cfg: RFMConfig) -> dict[str, pd.DataFrame]:
-    """Every table the EDA and insights reports read, from ``rfm_clean``."""
+def _aggregates(engine: SQLEngine, rfm_cfg: RFMConfig, top_n: int | None) -> dict[str, pd.DataFrame]:
+    """Every table the EDA and insights reports read, from ``rfm_clean`` (``top_n`` products,
+    or all of them when None)."""
     marts = {}
     for name, (query, types) in _AGGREGATES.items():
-        params = {"top_n": _ALL_PRODUCTS} if query == "eda_top_products" else {}
+        params = {"top_n": _ALL_PRODUCTS if top_n is None else top_n} if query == "eda_top_products" else {}
         marts[name] = _typed_frame(engine.fetch(render(query, engine.dialect, **params)), types)
     marts["monthly_rfm_trend"] = engine.fetch(
         render("rfm_monthly_trend", engine.dialect, frequency_lines=rfm_cfg.frequency == "lines")
@@ -517,6 +524,8 @@ class Marts:
         return table.assign(revenue_share=table["revenue"] / table["revenue"].sum())
 
     def top_products(self, n: int) -> pd.DataFrame:
+        """The ``n`` products with the highest revenue, of the ``report.top_n`` the cleaning
+        step kept."""
         return self._read("products").head(n).reset_index(drop=True)
 
     def orders(self) -> pd.DataFrame:
