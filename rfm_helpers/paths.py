@@ -17,6 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 RFM_SQL_DIR = PROJECT_ROOT / "sql" / "rfm"
 """The SQL of the transactions path (rules, customer table, aggregates)."""
+ALL_CUSTOMERS_FILE = "customer_segments.csv"
+"""The main export of a customer run: every customer with segment, cluster and action."""
+ALL_ACCOUNTS_FILE = "account_clusters.csv"
+"""The main export of an account run: every account with its cluster and recommended action."""
 
 
 def resolve(path: str | Path) -> Path:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from rfm_helpers import atomic
 from rfm_helpers.analysis.clustering import DORMANT, TOP, base_name
+from rfm_helpers.paths import ALL_CUSTOMERS_FILE
 from rfm_helpers.units import money
 
 LEVELS = {
@@ -422,11 +423,6 @@ def describe_actions(actions: pd.DataFrame, conflicts: pd.DataFrame, recent_days
     else:
         text += "No customer's cluster disagrees with the action."
     return text
-
-
-ALL_CUSTOMERS_FILE = "customer_segments.csv"
-ALL_ACCOUNTS_FILE = "account_clusters.csv"
-"""Every account of an account run, with its cluster and recommended action."""
 
 
 def group_file_name(group: str) -> str:

@@ -26,6 +26,7 @@ from rfm_helpers.analysis.account_outlook import (
     RECENCY_ORDER,
     AccountOutlook,
 )
+from rfm_helpers.paths import ALL_ACCOUNTS_FILE
 from rfm_helpers.report import outlook
 from rfm_helpers.report.outlook import MODEL_NAMES, NO_BETTER_MARGIN
 
@@ -49,7 +50,7 @@ DICTIONARY_FILE = outlook.OUTLOOK_DICTIONARY_FILE
 DICTIONARY = {
     "application": ("Account ID (application), exactly as in the platform's tables", "text"),
     "full_name": ("The account's name (its most recent one in the message marts)", "text"),
-    "cluster_name": ("Cluster now (as in account_clusters.csv)", "text"),
+    "cluster_name": (f"Cluster now (as in {ALL_ACCOUNTS_FILE})", "text"),
     "expected_active_days_{horizon}d": (
         "Expected active days (local days with a finished campaign) in the next {horizon} days, from "
         "the {model} model fitted on the accounts' active days",
@@ -79,7 +80,7 @@ DICTIONARY = {
         "run's clusters)",
         "text",
     ),
-    "cluster_now": ("Cluster now (as in account_clusters.csv)", "text"),
+    "cluster_now": (f"Cluster now (as in {ALL_ACCOUNTS_FILE})", "text"),
     "recency_at_cutoff": (
         "Days from the account's last finished campaign to the backtest cutoff",
         "whole number of days",

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rfm_helpers import atomic, units
-from rfm_helpers.analysis.insights import ALL_ACCOUNTS_FILE, ALL_CUSTOMERS_FILE, is_win_back
+from rfm_helpers.analysis.insights import is_win_back
 from rfm_helpers.config import RunConfig
+from rfm_helpers.paths import ALL_ACCOUNTS_FILE, ALL_CUSTOMERS_FILE
 from rfm_helpers.report import style
 from rfm_helpers.report.tables import column_label
 

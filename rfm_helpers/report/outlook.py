@@ -22,6 +22,7 @@ import pandas as pd
 from rfm_helpers import atomic, units
 from rfm_helpers.analysis.backtest import NEW, Migration, Outlook
 from rfm_helpers.analysis.insights import first_cells
+from rfm_helpers.paths import ALL_CUSTOMERS_FILE
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
 """``predict.model`` (and the spend model) as the literature writes them."""
@@ -276,8 +277,8 @@ OUTLOOK_DICTIONARY = {
         "Customer ID, exactly as in the source data",
         "text (import as text: leading zeros count)",
     ),
-    "segment": ("RFM segment now (as in customer_segments.csv)", "text"),
-    "group": ("Segment group now (as in customer_segments.csv)", "text"),
+    "segment": (f"RFM segment now (as in {ALL_CUSTOMERS_FILE})", "text"),
+    "group": (f"Segment group now (as in {ALL_CUSTOMERS_FILE})", "text"),
     "expected_orders_{horizon}d": (
         "Expected orders (purchase days) in the next {horizon} days, from the {model} model fitted on all "
         "the data",

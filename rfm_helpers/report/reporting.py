@@ -21,7 +21,7 @@ import yaml
 from rfm_helpers import units
 from rfm_helpers.atomic import write_text
 from rfm_helpers.config import RunConfig
-from rfm_helpers.paths import display_path, resolve
+from rfm_helpers.paths import ALL_ACCOUNTS_FILE, ALL_CUSTOMERS_FILE, display_path, resolve
 from rfm_helpers.provenance import environment_info, git_info
 
 MANIFEST_NAME = "manifest.json"
@@ -48,7 +48,7 @@ def csv_records(data: bytes) -> int:
     return records + (1 if data and not data.endswith(b"\n") else 0)
 
 
-SUMMARY_EXPORTS = ("customer_segments.csv", "account_clusters.csv")
+SUMMARY_EXPORTS = (ALL_CUSTOMERS_FILE, ALL_ACCOUNTS_FILE)
 """The one-row-per-customer (or account) export a run's headline figures are read from."""
 START_HERE_WORDS = ("insights",)
 """A report whose notebook name holds one of these answers first (what to do, for whom)."""
