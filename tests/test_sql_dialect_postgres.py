@@ -78,3 +78,21 @@ def test_rule_7_never_joins_its_shared_keys_by_nested_loop_on_postgres(postgres_
                 explained = json.loads(explained)
             joins = _joins_on_the_key(explained[0]["Plan"])
             assert joins and set(joins) <= {"Hash Join", "Merge Join"}, f"{name}: {joins}"
+
+
+def test_the_row_sample_is_the_top_n_by_hash_on_postgres(postgres_url):
+    from rfm_helpers.sql.engines import sample_query
+
+    table = "(SELECT g AS row_id FROM generate_series(0, 49999) AS g) AS t"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE TEMP TABLE rows_for_sample AS SELECT * FROM {table}")
+        query = f"SELECT row_id FROM {sample_query('postgres', 'rows_for_sample', 5000)} AS s ORDER BY row_id"
+        sample = [r[0] for r in connection.execute(query).fetchall()]
+        assert sample == [r[0] for r in connection.execute(query).fetchall()]  # repeatable
+        top = connection.execute(
+            "SELECT row_id FROM rows_for_sample "
+            "ORDER BY hashtextextended(CAST(row_id AS TEXT), 0), row_id LIMIT 5000"
+        ).fetchall()
+    assert len(sample) == len(set(sample)) == 5000
+    assert sample == sorted(r[0] for r in top)
+    assert len({row_id // 5000 for row_id in sample}) == 10  # spread over the whole table
