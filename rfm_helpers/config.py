@@ -321,7 +321,8 @@ class EngineConfig(_Strict):
     """DuckDB's memory limit; beyond it, DuckDB spills to ``temp_directory``. 4GB keeps 100M rows
     within 4.4 GiB of memory and 4.5 GB of disk (README "Scale"); the shipped data need far less."""
     temp_directory: Path | None = None
-    """Spill folder (needs ~the input's size free); ``null`` = a fresh folder under the OS temp dir."""
+    """Spill folder of DuckDB, and of Spark's scratch files (the typed input rows): needs ~the
+    input's size free; ``null`` = a fresh folder under the OS temp dir."""
     threads: int | None = Field(None, ge=1)
     """DuckDB worker threads; ``null`` = one per core."""
     sample_rows: int = Field(1_000_000, ge=1_000)

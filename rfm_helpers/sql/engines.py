@@ -294,6 +294,12 @@ class SparkEngine:
         parallelism = self.spark.sparkContext.defaultParallelism
         self._replace(name, data.coalesce(parallelism).localCheckpoint())
 
+    def load_parquet(self, name: str, path: Path) -> None:
+        """Make the parquet file ``path`` (in :attr:`scratch`, written by DuckDB) queryable as
+        ``name``: Spark reads it itself, in parallel, so the rows never pass through the
+        driver's memory as :meth:`load_frame`'s do. DuckDB's TIMESTAMP is read as TIMESTAMP_NTZ."""
+        self._replace(name, self.spark.read.parquet(str(path)))
+
     def create_view(self, name: str, sql: str) -> None:
         self._replace(name, self.spark.sql(_spark_text(sql)))
 
@@ -394,13 +400,15 @@ def _check_spark() -> None:
 
 @contextlib.contextmanager
 def spark_engine(engine_cfg: EngineConfig) -> Iterator[SparkEngine]:
-    """A local Spark session (UI off, session time zone UTC, scratch files in a temp folder),
-    stopped on exit unless it was running before."""
+    """A local Spark session (UI off, session time zone UTC, scratch files in a fresh folder under
+    ``engine.temp_directory`` or the OS temp dir), stopped on exit unless it was running before."""
     _check_spark()
     with _quiet_pyspark():
         from pyspark.sql import SparkSession
 
-    with tempfile.TemporaryDirectory(prefix="rfm-spark-") as scratch:
+    if engine_cfg.temp_directory is not None:
+        Path(engine_cfg.temp_directory).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rfm-spark-", dir=engine_cfg.temp_directory) as scratch:
         existing = SparkSession.getActiveSession()
         try:
             spark = (

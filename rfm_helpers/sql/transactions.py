@@ -39,7 +39,7 @@ from rfm_helpers.config import (
 from rfm_helpers.data import loading
 from rfm_helpers.sql.cleaning import NettingSummary
 from rfm_helpers.sql.dialect import render
-from rfm_helpers.sql.engines import SQLEngine, duckdb_engine, open_engine, sample_query
+from rfm_helpers.sql.engines import SparkEngine, SQLEngine, duckdb_engine, open_engine, sample_query, sql_text
 from rfm_helpers.sql.rules import (
     clean_totals,
     customer_table,
@@ -262,18 +262,26 @@ def _ship_typed(engine: SQLEngine, cfg: RunConfig, parquet: bool) -> list[str]:
     """``rfm_source`` on a non-DuckDB engine: the input typed as on DuckDB, loaded as the table
     ``rfm_loaded`` (PostgreSQL: TEXT, DOUBLE PRECISION, TIMESTAMP, BIGINT row_id; Spark: STRING,
     DOUBLE, TIMESTAMP_NTZ, BIGINT) and mapped by :func:`rfm_helpers.sql.rules.source_query`.
-    The typed rows pass through memory once (the input must fit in it)."""
+    A csv or xlsx input's typed rows pass through memory once (the input must fit in it), as do
+    a parquet input's on PostgreSQL; Spark reads a parquet input's typed rows from a parquet file
+    DuckDB writes to its scratch folder, so they never do."""
     if parquet:
         with duckdb_engine(cfg.engine) as duck:
             present = register_parquet_source(duck, cfg.input)
-            frame = duck.fetch(f"SELECT {', '.join(present)}, row_id FROM rfm_source")
+            typed = f"SELECT {', '.join(present)}, row_id FROM rfm_source"
+            if isinstance(engine, SparkEngine):
+                path = engine.scratch / "rfm_loaded.parquet"
+                duck.con.execute(f"COPY ({typed}) TO '{sql_text(str(path))}' (FORMAT parquet)")
+                engine.load_parquet("rfm_loaded", path)
+            else:
+                engine.load_frame("rfm_loaded", duck.fetch(typed).astype({"row_id": "int64"}))
     else:
         loaded = loading.load_transactions(cfg.input, cache_dir=cfg.cache_dir)
         present = [c for c in CANONICAL_COLUMNS if c in loaded]
         frame = loaded[present].assign(row_id=range(len(loaded)))
         del loaded
-    engine.load_frame("rfm_loaded", frame.astype({"row_id": "int64"}))
-    del frame
+        engine.load_frame("rfm_loaded", frame.astype({"row_id": "int64"}))
+        del frame
     engine.create_view("rfm_source", _canonical_query(present, "rfm_loaded", "row_id", engine.dialect))
     return present
 
