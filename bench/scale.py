@@ -11,11 +11,13 @@ is its own. Prints a table; this is a script, never a test.
     nice -n 10 .venv/bin/python bench/scale.py --rows 1M 10M 100M --work-dir /tmp/rfm_scale --keep
     nice -n 10 .venv/bin/python bench/scale.py --rows 10M --engines duckdb spark --keep --check
 
-``--keep`` keeps the generated data and reuses it when it is already there (generation is then
-shown as ``-``). ``--check`` compares each run's customer table (customer_id, recency, frequency,
-monetary, sorted by customer_id) and figures with the reference of that size in
-``--reference-dir``; the first checked run of a size writes the reference (write it with the code
-you trust: e.g. the commit before an optimisation, or ``--engines spark``).
+``--append`` adds the run's rows to those saved by an earlier run (Spark at 100M, about an hour,
+measured on its own after the DuckDB sizes). ``--keep`` keeps the generated data and reuses it
+when it is already there (generation is then shown as ``-``). ``--check`` compares each run's
+customer table (customer_id, recency, frequency, monetary, sorted by customer_id) and figures with
+the reference of that size in ``--reference-dir``; the first checked run of a size writes the
+reference (write it with the code you trust: e.g. the commit before an optimisation, or
+``--engines spark``).
 """
 
 from __future__ import annotations
@@ -280,6 +282,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report", action="store_true", help="also run the whole report (every step, DuckDB) on each size"
     )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this run's rows to the saved figures (a row of the same size, engine and kind replaces "
+        "the saved one) instead of replacing them: for a long run measured on its own, e.g. Spark at 100M",
+    )
     parser.add_argument("--child", choices=["generate", "duckdb", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -300,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"DuckDB memory_limit {args.memory_limit}; disk = peak size of the engine's temp folder")
     print(header)
     print("-" * len(header))
+    kept = _saved_rows() if args.append else []
     measured: list[dict] = []
     for label in args.rows:
         rows = SIZES[label]
@@ -327,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
                 {"rows": rows, "engine": engine, "seconds": r["seconds"], "peak_mib": r["peak_rss_mib"]}
                 | {"spill_mib": r["disk_mib"], "customers": r["customers"], "check": verdict}
             )
-            _save(measured)
+            _save(kept, measured)
         if args.report:
             r = _whole_report(label, data, work)
             steps = ", ".join(f"{name} {seconds:.0f}" for name, seconds in r["steps"].items())
@@ -337,15 +346,26 @@ def main(argv: list[str] | None = None) -> None:
                 {"rows": rows, "engine": "duckdb", "kind": "report", "seconds": r["seconds"]}
                 | {"peak_mib": r["peak_rss_mib"], "steps": r["steps"]}
             )
-            _save(measured)
+            _save(kept, measured)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _save(measured: list[dict]) -> None:
-    """The rows measured so far, for bench/summary.py (after each one: a long run keeps its rows)."""
+def _key(row: dict) -> tuple:
+    return row["rows"], row["engine"], row.get("kind", "customer table")
+
+
+def _saved_rows() -> list[dict]:
+    return json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.is_file() else []
+
+
+def _save(kept: list[dict], measured: list[dict]) -> None:
+    """The rows measured so far, after the ``kept`` ones that they do not replace, for
+    bench/summary.py (after each one: a long run keeps its rows)."""
+    new = {_key(row) for row in measured}
+    rows = [row for row in kept if _key(row) not in new] + measured
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+    FIGURES.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
