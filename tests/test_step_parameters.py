@@ -85,7 +85,9 @@ def test_a_step_built_without_reads_depends_on_every_parameter() -> None:
 @pytest.mark.parametrize(
     ("changes", "rerun"),
     [
-        ({"clustering.k": 3}, {"04_clustering", "06_outlook"}),
+        ({"clustering.k": 3}, {"04_clustering"}),  # 05 and 06 rerun only if the clusters change
+        ({"clustering.k_max": 8, "clustering.elbow_sample": 5_000}, {"04_clustering"}),
+        ({"clustering.log_transform": False}, {"04_clustering", "06_outlook"}),
         ({"cleaning.duplicates": "keep"}, {"01_cleaning"}),  # 02 reruns only if the marts change
         ({"report.title": "Another title"}, {"07_dashboard"}),
         ({"report.currency": "EUR"}, "all"),
