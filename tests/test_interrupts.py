@@ -88,3 +88,25 @@ def test_ctrl_c_while_the_program_starts_exits_130_in_one_line(tmp_path: Path) -
     assert done.returncode == 130, done.stderr
     assert done.stderr == "Interrupted while starting: nothing was run or published.\n"
     assert done.stdout == ""
+
+
+def test_a_ctrl_c_that_python_drops_is_raised_again_by_check(monkeypatch) -> None:
+    """A KeyboardInterrupt raised in a weakref callback is printed and dropped by Python (as in
+    one CI run, where the run then went on); the runner's wait loop calls check(), which raises it."""
+    import weakref
+
+    dropped: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", dropped.append)
+    monkeypatch.setattr(interrupts, "_REQUESTED", interrupts.threading.Event())
+    interrupts.check()  # no Ctrl-C yet: nothing happens
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    ref = weakref.ref(thing, lambda _: interrupts._interrupt(signal.SIGINT, None))
+    del thing  # the callback runs now and raises KeyboardInterrupt, which Python drops
+    assert ref() is None
+    assert [type(d.exc_value) for d in dropped] == [KeyboardInterrupt]  # type: ignore[attr-defined]
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.check()

@@ -670,7 +670,10 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 if pending:  # cannot happen with a validated pipeline; never spin
                     raise PipelineError(f"steps {[s.name for s in pending]} can never run")
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done: set[Future[None]] = set()
+            while not done:
+                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                interrupts.check()
             for future in done:
                 step, worker, started, offset = running.pop(future)
                 idle.append(worker)
