@@ -43,7 +43,7 @@ env-dev: $(DEV_STAMP) ## env, plus the tests' and benchmarks' packages (requirem
 # report lock installed into a venv that has the dev lock removes nothing (the packages in both
 # locks have the same pins). --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (as on the CI
 # machine) Python never caches what it compiles, and every kernel compiled pandas, matplotlib and
-# scikit-learn from source at each import: 5.8 s instead of 1.9 s (README "Speed").
+# scikit-learn from source at each import: 5.8 s instead of 1.9 s (README "How long it takes").
 define install_lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@if $(VENV)/bin/pip install --quiet uv==$(UV_VERSION); then \

@@ -110,3 +110,58 @@ def test_a_ctrl_c_that_python_drops_is_raised_again_by_check(monkeypatch) -> Non
     assert [type(d.exc_value) for d in dropped] == [KeyboardInterrupt]  # type: ignore[attr-defined]
     with pytest.raises(KeyboardInterrupt):
         interrupts.check()
+
+
+def run_program(tmp_path: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
+    """``python -m name`` for a program written to ``tmp_path``, as the runner is started."""
+    (tmp_path / f"{name}.py").write_text(source)
+    return subprocess.run(
+        [sys.executable, "-m", name],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+PROGRAM_WITH_ITS_CTRL_C_IN = """\
+import atexit, os, signal, sys, time
+from rfm_helpers.runs import interrupts
+assert interrupts.guard_startup("{name}")
+interrupts.end_startup()
+atexit.register(lambda: print("exit handlers ran", file=sys.stderr))
+try:
+    {code}
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+interrupts.exit_program(130)
+"""
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)",
+        # code run from a string, as dataclasses and namedtuple run theirs: CPython then marks the
+        # KeyboardInterrupt unhandled although it was caught, and sys.exit(130) would end in SIGINT (-2)
+        'exec("import os, signal, time\\nos.kill(os.getpid(), signal.SIGINT)\\ntime.sleep(5)")',
+    ],
+    ids=["in the program", "in code run from a string"],
+)
+def test_interrupted_program_exits_130_after_its_exit_handlers(tmp_path: Path, code: str) -> None:
+    source = PROGRAM_WITH_ITS_CTRL_C_IN.format(name="interrupted", code=code)
+    done = run_program(tmp_path, "interrupted", source)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted\nexit handlers ran\n"
+
+
+def test_program_without_ctrl_c_exits_with_its_code(tmp_path: Path) -> None:
+    source = (
+        "import atexit, sys\n"
+        "from rfm_helpers.runs import interrupts\n"
+        "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
+        "interrupts.exit_program(3)\n"
+    )
+    done = run_program(tmp_path, "plain_exit", source)
+    assert (done.returncode, done.stderr) == (3, "exit handlers ran\n")

@@ -5,18 +5,22 @@ jinja2, …: about a second). From then until ``runner.main`` starts, Ctrl-C exi
 one-line message and :data:`EXIT_INTERRUPTED`. ``runner.main`` then gives SIGINT back to
 Python's handler (KeyboardInterrupt), which ``runner.run`` turns into a message saying what was
 left as it was. :func:`deferred` holds Ctrl-C during the few operations that must not stop
-half-way (swapping a report in, stopping the kernels).
+half-way (swapping a report in, stopping the kernels). :func:`exit_program` ends the process with
+the run's exit code, also after a Ctrl-C that CPython would otherwise turn into a SIGINT death.
 
 Imported as a library (tests, notebooks), the module changes nothing.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
+from typing import NoReturn
 
 EXIT_INTERRUPTED = 130
 """128 + SIGINT: what shells report for a program stopped with Ctrl-C."""
@@ -68,6 +72,24 @@ def check() -> None:
     and the test's 15 s ran out)."""
     if _REQUESTED.is_set():
         raise KeyboardInterrupt
+
+
+def exit_program(code: int) -> NoReturn:
+    """End the program with ``code``; a Ctrl-C that comes from now on is ignored.
+
+    After a Ctrl-C, the process ends with ``os._exit`` once Python's exit handlers have run and
+    the output is flushed, not through the interpreter's own exit. CPython remembers a
+    KeyboardInterrupt that stopped code run from a string (``exec``/``eval`` of text, as
+    dataclasses and namedtuple do when a class is created, e.g. during an import) as unhandled,
+    even when the program caught it, and then kills itself with SIGINT at exit: status -2
+    instead of 130, seen once in CI after the runner had printed its one line."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is over: a late Ctrl-C prints nothing
+    if not _REQUESTED.is_set():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @contextlib.contextmanager
