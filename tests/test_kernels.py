@@ -1,9 +1,13 @@
-"""A stopped kernel's process-group id is never signalled once the kernel has exited.
+"""The runner's kernels (``rfm_helpers.runs.kernels``).
 
-Under load PIDs wrap within minutes, so the group id a kernel had can belong to another process
-by the time the runner stops it: a test's runner killed with SIGKILL instead of ending with 130
-after Ctrl-C was the symptom. Here a new session leader stands in for the process that got the
-old number.
+Notebooks that share a kernel never see each other's variables, and papermill talks to a kernel
+through one client, connected once.
+
+A stopped kernel's process-group id is never signalled once the kernel has exited. Under load
+PIDs wrap within minutes, so the group id a kernel had can belong to another process by the
+time the runner stops it: a test's runner killed with SIGKILL instead of ending with 130 after
+Ctrl-C was the symptom. Here a new session leader stands in for the process that got the old
+number.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import nbformat
+import pytest
+
+from rfm_helpers.runs import kernels
 from rfm_helpers.runs.kernels import KernelWorker
 
 
@@ -50,3 +58,57 @@ def test_a_live_kernel_is_still_killed_with_its_group(tmp_path: Path) -> None:
     _wait_for_exit(process, timeout_s=5)
     assert process.returncode == -signal.SIGKILL
     worker.shutdown()
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+    return path
+
+
+def printed(executed: Path) -> list[str]:
+    """The text each code cell of an executed notebook printed, and its execution counts."""
+    cells = nbformat.read(executed, as_version=4).cells
+    texts = ["".join(out.get("text", "") for out in cell.outputs).strip() for cell in cells]
+    return [f"{cell.execution_count}: {text}".strip() for cell, text in zip(cells, texts, strict=True)]
+
+
+@pytest.fixture
+def worker(tmp_path: Path):
+    started = KernelWorker(tmp_path, prelude="import json")
+    yield started
+    started.shutdown()
+
+
+def test_notebooks_on_one_kernel_never_see_each_others_or_the_setups_names(
+    worker: KernelWorker, tmp_path: Path
+) -> None:
+    first = write_notebook(tmp_path / "first.ipynb", "print(sorted({'json', 'x'} & set(dir())))", "x = 1")
+    second = write_notebook(tmp_path / "second.ipynb", "print(sorted({'json', 'x'} & set(dir())))", "x = 2")
+    for notebook in (first, second, first):
+        worker.submit(notebook, tmp_path / f"{notebook.stem}-out.ipynb", {}).result(timeout=120)
+        # numbered from 1, as in a new kernel; neither the setup's import nor the last notebook's x
+        assert printed(tmp_path / f"{notebook.stem}-out.ipynb") == ["1: []", "2:"]
+
+
+def test_papermill_gets_one_client_per_kernel_and_waits_for_it_once(
+    worker: KernelWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jupyter_client's wait_for_ready ends by waiting for 0.2 s of quiet: once per kernel, not
+    once per notebook."""
+    waits = []
+    base_wait = kernels.AsyncKernelClient.wait_for_ready
+
+    async def counted_wait(self, timeout=None):
+        waits.append(self)
+        await base_wait(self, timeout)
+
+    monkeypatch.setattr(kernels.AsyncKernelClient, "wait_for_ready", counted_wait)
+    notebook = write_notebook(tmp_path / "n.ipynb", "print(1 + 1)")
+    for run in range(3):
+        worker.submit(notebook, tmp_path / f"out-{run}.ipynb", {}).result(timeout=120)
+        assert printed(tmp_path / f"out-{run}.ipynb") == ["1: 2"]
+    assert len(waits) == 1
+    assert isinstance(waits[0], kernels.NotebookClient)

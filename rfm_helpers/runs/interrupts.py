@@ -59,11 +59,20 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """``sys.unraisablehook`` of the runner: a Ctrl-C that Python dropped is not printed (a
+    traceback the user need not see); :func:`check` raises it again. Anything else is printed as usual."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _REQUESTED.is_set():
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def end_startup() -> None:
     """From here on Ctrl-C raises KeyboardInterrupt again (the runner reports it in one line)."""
     if signal.getsignal(signal.SIGINT) is _exit_while_starting:
         _REQUESTED.clear()
         signal.signal(signal.SIGINT, _interrupt)
+        sys.unraisablehook = _unraisable
 
 
 def check() -> None:
