@@ -130,12 +130,12 @@ def render(
             f"{query_path(name, sql_dir)}: missing parameters {sorted(missing)}, "
             f"unknown parameters {sorted(unknown)}"
         )
-    tree = _parsed(name, sql_dir, read).copy()
-    tree = tree.transform(
+    # transform() works on a copy: the parsed tree is cached and never changed
+    tree = _parsed(name, sql_dir, read).transform(
         lambda node: _literal(params[node.name]) if isinstance(node, exp.Placeholder) else node
     )
     if dialect in {"postgres", "postgresql"}:
-        tree = tree.transform(_hashable_join_keys).transform(_code_point_order)
+        tree = tree.transform(_hashable_join_keys, copy=False).transform(_code_point_order, copy=False)
     return tree.sql(dialect=dialect)
 
 
