@@ -93,11 +93,9 @@ def test_notebooks_on_one_kernel_never_see_each_others_or_the_setups_names(
         assert printed(tmp_path / f"{notebook.stem}-out.ipynb") == ["1: []", "2:"]
 
 
-def test_papermill_gets_one_client_per_kernel_and_waits_for_it_once(
-    worker: KernelWorker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """jupyter_client's wait_for_ready ends by waiting for 0.2 s of quiet: once per kernel, not
-    once per notebook."""
+def test_one_client_per_kernel_waits_for_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupyter_client's wait_for_ready ends by waiting for 0.2 s of quiet: once per kernel (the
+    setup code, the resets and every notebook go through one client), not once per notebook."""
     waits = []
     base_wait = kernels.AsyncKernelClient.wait_for_ready
 
@@ -106,9 +104,13 @@ def test_papermill_gets_one_client_per_kernel_and_waits_for_it_once(
         await base_wait(self, timeout)
 
     monkeypatch.setattr(kernels.AsyncKernelClient, "wait_for_ready", counted_wait)
-    notebook = write_notebook(tmp_path / "n.ipynb", "print(1 + 1)")
-    for run in range(3):
-        worker.submit(notebook, tmp_path / f"out-{run}.ipynb", {}).result(timeout=120)
-        assert printed(tmp_path / f"out-{run}.ipynb") == ["1: 2"]
+    worker = KernelWorker(tmp_path, prelude="import json")
+    try:
+        notebook = write_notebook(tmp_path / "n.ipynb", "print(1 + 1)")
+        for run in range(3):
+            worker.submit(notebook, tmp_path / f"out-{run}.ipynb", {}).result(timeout=120)
+            assert printed(tmp_path / f"out-{run}.ipynb") == ["1: 2"]
+    finally:
+        worker.shutdown()
     assert len(waits) == 1
     assert isinstance(waits[0], kernels.NotebookClient)

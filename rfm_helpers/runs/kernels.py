@@ -7,8 +7,9 @@ executes notebook after notebook in it. The kernel's namespace is reset after th
 and after each notebook, so a notebook never sees another's variables and runs the same as on
 its own; imported modules stay loaded, which is the point.
 
-Each worker owns one thread: the kernel's client and papermill's client run on that thread's
-event loop, so several workers can execute independent steps side by side.
+Each worker owns one thread and one client of its kernel (:class:`NotebookClient`), through which
+the worker's own requests and papermill's notebooks go, all on that thread's event loop; several
+workers execute independent steps side by side.
 
 On Ctrl-C the runner calls :meth:`KernelWorker.interrupt`: queued notebooks are dropped and the
 kernel's process group is killed at once, so a notebook that is running fails within about a
@@ -102,13 +103,15 @@ def _forget_if_exited(provisioner: object) -> bool:
 
 
 class NotebookClient(AsyncKernelClient):
-    """The client papermill runs every notebook of one kernel through (:class:`NotebookKernelManager`).
+    """The one client of a kernel: the worker's setup code and resets, and papermill's every
+    notebook (:class:`NotebookKernelManager`).
 
     Connected once: ``start_channels`` again does nothing and ``wait_for_ready`` waits only the
-    first time. jupyter_client's wait ends by reading IOPub until it has been quiet for 0.2 s,
-    which a new client per notebook paid at every step: an empty notebook took 0.35 s, now
-    0.14 s. Messages left over from earlier requests do no harm: nbclient reads only those
-    whose parent is the cell it runs.
+    first time, when the kernel starts. jupyter_client's wait ends by reading IOPub until it has
+    been quiet for 0.2 s, which a new client per notebook paid at every step (and the worker's
+    own client once more): an empty notebook took 0.35 s, now 0.03 s plus the reset after it.
+    Messages left over from earlier requests do no harm: nbclient, like the worker, reads only
+    the replies to its own requests.
     """
 
     _ready = False
@@ -159,13 +162,13 @@ class KernelWorker:
         km = NotebookKernelManager(kernel_name=KERNEL_NAME, config=KERNEL_CONFIG)
         run_sync(km.start_kernel)(cwd=str(cwd), env=kernel_environment(), extra_arguments=KERNEL_ARGUMENTS)
         self._km = km  # from here on interrupt() kills it; if it came earlier, see below
-        # A blocking client for the runner's own requests (setup code, namespace reset), which
-        # run outside papermill's event loop.
-        self._kc = km.blocking_client()
-        self._kc.start_channels()
+        # The one client of this kernel: for the setup code and the resets, and for papermill.
+        # Its wait for the kernel (0.2 s of quiet at least) is paid here, once.
+        self._client = km.client()
+        self._client.start_channels()
         if self._stopping.is_set():
             raise KernelError("stopped (interrupted) while the kernel was starting")
-        self._kc.wait_for_ready(timeout=START_TIMEOUT_S)
+        run_sync(self._client.wait_for_ready)(timeout=START_TIMEOUT_S)
         if prelude:
             # Inside a function, so that it leaves no names behind and needs no reset (0.23 s,
             # mostly the reset's garbage collection once the libraries are loaded).
@@ -174,13 +177,17 @@ class KernelWorker:
 
     def _run_quietly(self, code: str) -> None:
         """Execute ``code`` without output or history; raise if it fails."""
-        msg_id = self._kc.execute(code, silent=True, store_history=False)
+        run_sync(self._run_quietly_async)(code)
+
+    async def _run_quietly_async(self, code: str) -> None:
+        client = self._client
+        msg_id = client.execute(code, silent=True, store_history=False)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
-                reply = self._kc.get_shell_msg(timeout=1)
+                reply = await client.get_shell_msg(timeout=1)
             except queue.Empty:  # look every second whether the kernel was stopped or died
-                if self._stopping.is_set() or not self._kc.is_alive():
+                if self._stopping.is_set() or not await client.is_alive():
                     raise KernelError("the kernel stopped while running setup code") from None
                 if time.monotonic() > deadline:
                     raise KernelError(f"the kernel did not answer within {START_TIMEOUT_S} s") from None
@@ -259,7 +266,6 @@ class KernelWorker:
 
     def _stop(self) -> None:
         if self._km is not None:
-            self._kc.stop_channels()
             self._km.stop_notebook_client()
             _forget_if_exited(self._km.provisioner)
             run_sync(self._km.shutdown_kernel)(now=True)
