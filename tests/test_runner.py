@@ -451,3 +451,58 @@ def test_missing_input_exit_2_before_any_notebook_runs(
     err = capsys.readouterr().err
     assert f"Input file not found: {tmp_path / 'nope.parquet'}" in err and "input.path" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["missing.yaml"]  # no kernel, no build folder
+
+
+def handoff_pipeline(tmp_path: Path, after_handoff: str = "") -> Path:
+    """01_producer writes the exports, says so (handoff.products_written), then waits until
+    02_consumer, which reads them, has started (and runs ``after_handoff``); without the handoff
+    02_consumer would start only after 01_producer's end, which never comes (60 s, then it fails)."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    started = tmp_path / "consumer-started"
+    wait_for_consumer = (
+        "import time\nfrom pathlib import Path\n"
+        f"deadline = time.monotonic() + 60\nwhile not Path({str(started)!r}).exists():\n"
+        "    assert time.monotonic() < deadline, 'the consumer never started'\n"
+        "    time.sleep(0.05)\n"
+        f"{after_handoff}"
+    )
+    handoff_cell = "from rfm_helpers.runs import handoff\nhandoff.products_written()"
+    write_notebook(notebooks / "01_producer.ipynb", "Producer", EXPORT_CELL, handoff_cell, wait_for_consumer)
+    consumer = (
+        f"{LOAD_CONFIG}\nfrom pathlib import Path\nPath({str(started)!r}).touch()\n"
+        "print('consumer read', (cfg.exports_dir / 'segments.csv').read_text().count('\\n'), 'lines')"
+    )
+    write_notebook(notebooks / "02_consumer.ipynb", "Consumer", consumer)
+    write_pipeline(
+        notebooks,
+        "01_producer",
+        "02_consumer",
+        writes={"01_producer": ["exports_dir"]},
+        reads={"01_producer": ["run_name"]},
+    )
+    return notebooks
+
+
+def test_a_step_that_hands_off_its_products_lets_the_next_start_before_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    notebooks = handoff_pipeline(tmp_path)
+    assert runner.run(tiny_params(tmp_path), notebooks_dir=notebooks) == 0, capsys.readouterr().err
+    assert "consumer read 3 lines" in (tmp_path / "reports" / RUN / "02_consumer.html").read_text()
+    stamp = json.loads((tmp_path / "build" / RUN / "steps" / "01_producer" / "stamp.json").read_text())
+    export = tmp_path / "data" / "processed" / RUN / "exports"
+    assert set(stamp["products"]) == {"exports_dir"} and export.is_dir()
+
+
+def test_a_step_that_writes_its_products_after_handing_them_off_fails_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RFM_OUTPUT_ROOT", str(tmp_path))
+    rewrite = "(cfg.exports_dir / 'segments.csv').write_text('customer_id,segment\\n')\n"
+    notebooks = handoff_pipeline(tmp_path, after_handoff=rewrite)
+    assert runner.run(tiny_params(tmp_path), notebooks_dir=notebooks) == 1
+    err = capsys.readouterr().err
+    assert "step 01_producer changed exports_dir after calling handoff.products_written()" in err
+    assert not (tmp_path / "reports" / RUN).exists(), "nothing is published"

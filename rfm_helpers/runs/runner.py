@@ -64,7 +64,7 @@ from rfm_helpers.report.reporting import (
     write_index,
     write_manifest,
 )
-from rfm_helpers.runs import pipeline
+from rfm_helpers.runs import handoff, pipeline
 from rfm_helpers.runs.pipeline import PipelineError, Step
 
 if TYPE_CHECKING:  # imported only when a step must run: papermill and kernels cost ~1.5 s
@@ -448,7 +448,10 @@ class _Run:
         log = self.steps_root / f".parameters-read-{len(self.workers) + 1}.log"
         log.unlink(missing_ok=True)
         # First, so that nothing before it can keep the kernel from recording.
-        record = f"import rfm_helpers.runs.pipeline as p\np.record_parameter_reads({str(log)!r})\ndel p"
+        record = (
+            f"import rfm_helpers.runs.pipeline as p\np.record_parameter_reads({str(log)!r})\n"
+            f"import rfm_helpers.runs.handoff as h\nh.report_to({str(log)!r})"
+        )
         prelude = "\n".join([record, *(f"import {name}" for name in modules)])
         worker = KernelWorker(self.notebooks_dir, prelude)
         self.workers.append(worker)
@@ -473,6 +476,12 @@ class _Run:
         """Where the parameters read by the next notebook on ``worker`` will start in its log."""
         log = self.read_logs[id(worker)]
         return log.stat().st_size if log.is_file() else 0
+
+    def products_handed_off(self, step: Step, worker: KernelWorker, offset: int) -> bool:
+        """Whether ``step``'s notebook, still running on ``worker``, said its products are
+        written (:func:`rfm_helpers.runs.handoff.products_written`)."""
+        log = self.read_logs[id(worker)]
+        return bool(step.writes) and log.is_file() and handoff.marked(log, offset)
 
     def parameters_read(self, step: Step, worker: KernelWorker, offset: int) -> dict[str, str]:
         """The parameters ``step``'s notebook read, as recorded in ``worker``'s kernel."""
@@ -597,6 +606,10 @@ def _print_step(index: int, total: int, name: str, message: str) -> None:
     print(f"[{index}/{total}] {name}: {message}", flush=True)
 
 
+HANDOFF_POLL_S = 0.1
+"""How often the runner looks whether a running step said its products are written."""
+
+
 def _execute_steps(run_state: _Run, force: bool) -> bool:
     """Run (or reuse) every step, in dependency order, independent steps side by side.
 
@@ -609,6 +622,8 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
     idle: list[Any] = []
     unrendered: list[tuple[Step, float, dict[str, str]]] = []
     """Steps done whose page is exported after the steps that need them have started."""
+    handed_off: dict[str, dict[str, str]] = {}
+    """Running steps whose products are written (handoff.products_written): their hashes then."""
 
     def failed(step: Step, exc: Exception) -> bool:
         _print_step(position[step.name], total, step.name, "FAILED")
@@ -674,8 +689,23 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 break
             done: set[Future[None]] = set()
             while not done:
-                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=HANDOFF_POLL_S, return_when=FIRST_COMPLETED)
                 interrupts.check()
+                # A step whose products are written releases the steps that read them now, while
+                # it draws the rest of its page; the loop above then starts them.
+                released = False
+                for future, (step, worker, _, offset) in running.items():
+                    if future in done or step.name in handed_off:
+                        continue
+                    try:
+                        if run_state.products_handed_off(step, worker, offset):
+                            handed_off[step.name] = run_state.products_of(step, None)
+                            run_state.products[step.name] = handed_off[step.name]
+                            released = True
+                    except Exception as exc:
+                        return failed(step, exc)
+                if released:
+                    break
             for future in done:
                 step, worker, started, offset = running.pop(future)
                 idle.append(worker)
@@ -683,7 +713,15 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     future.result()
                     duration = round(time.perf_counter() - started, 1)
                     reads = run_state.parameters_read(step, worker, offset)
-                    run_state.products[step.name] = run_state.products_of(step, reads)
+                    products = run_state.products_of(step, reads)
+                    changed = [a for a, h in handed_off.pop(step.name, products).items() if products[a] != h]
+                    if changed:
+                        raise PipelineError(
+                            f"step {step.name} changed {', '.join(changed)} after calling "
+                            "handoff.products_written(), so the steps that read them may have read "
+                            "them half-written: call it after the notebook's last write"
+                        )
+                    run_state.products[step.name] = products
                 except Exception as exc:
                     return failed(step, exc)
                 unrendered.append((step, duration, reads))
