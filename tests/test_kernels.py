@@ -91,6 +91,10 @@ def test_notebooks_on_one_kernel_never_see_each_others_or_the_setups_names(
         worker.submit(notebook, tmp_path / f"{notebook.stem}-out.ipynb", {}).result(timeout=120)
         # numbered from 1, as in a new kernel; neither the setup's import nor the last notebook's x
         assert printed(tmp_path / f"{notebook.stem}-out.ipynb") == ["1: []", "2:"]
+    # what the setup imported is frozen: the garbage collection of each reset skips it
+    frozen = write_notebook(tmp_path / "frozen.ipynb", "import gc, json\nprint(gc.get_freeze_count() > 0)")
+    worker.submit(frozen, tmp_path / "frozen-out.ipynb", {}).result(timeout=120)
+    assert printed(tmp_path / "frozen-out.ipynb") == ["1: True"]
 
 
 def test_one_client_per_kernel_waits_for_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

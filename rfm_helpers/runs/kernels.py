@@ -170,9 +170,14 @@ class KernelWorker:
             raise KernelError("stopped (interrupted) while the kernel was starting")
         run_sync(self._client.wait_for_ready)(timeout=START_TIMEOUT_S)
         if prelude:
-            # Inside a function, so that it leaves no names behind and needs no reset (0.23 s,
-            # mostly the reset's garbage collection once the libraries are loaded).
-            self._run_quietly(f"def _setup():\n{textwrap.indent(prelude, '    ')}\n_setup()\ndel _setup")
+            # Inside a function, so that it leaves no names behind and needs no reset. Then the
+            # objects of the libraries just imported (~200k) are frozen: the garbage collector
+            # never scans them again, and the full collection each reset does took 0.25-0.4 s
+            # with them, 0.01-0.06 s without.
+            self._run_quietly(
+                f"def _setup():\n{textwrap.indent(prelude, '    ')}\n"
+                "    import gc\n    gc.freeze()\n_setup()\ndel _setup"
+            )
         self._namespace_clear = True
 
     def _run_quietly(self, code: str) -> None:
@@ -218,9 +223,8 @@ class KernelWorker:
     def submit(self, notebook: Path, executed_path: Path, parameters: dict) -> Future[None]:
         """Execute ``notebook`` (after the kernel is ready) into ``executed_path``."""
         future = self._thread.submit(self._execute, notebook, executed_path, parameters)
-        # The namespace is reset once the notebook is done, not before the next one: the steps
-        # that need it start meanwhile on the other kernel, already reset (0.25-0.4 s per step
-        # on the critical path).
+        # The namespace is reset once the notebook is done, not before the next one: a step that
+        # needs this one may start at once on the other kernel, already reset.
         self._queued.extend([future, self._thread.submit(self._clear_namespace)])
         return future
 

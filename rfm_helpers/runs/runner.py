@@ -660,7 +660,7 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                 if not idle:
                     break
                 # A kernel whose namespace is reset already starts the step at once; the one that
-                # just finished a notebook is still resetting it (0.25-0.4 s).
+                # just finished a notebook may still be resetting it.
                 worker = next((w for w in idle if w.namespace_clear), idle[0])
                 idle.remove(worker)
                 pending.remove(step)
