@@ -101,7 +101,9 @@ def scale_rows(figures: list | None) -> list[Row]:
     if not figures:
         return [("scale benchmark (1M-100M rows)", "not measured", "", "", "")]
     rows: list[Row] = []
-    for entry in figures:
+    # by size; DuckDB's customer table, then its whole report, then Spark (rows --append adds last)
+    in_order = sorted(figures, key=lambda e: (e["rows"], e["engine"] != "duckdb", e.get("kind") == "report"))
+    for entry in in_order:
         if entry.get("kind") == "report":
             rows.append(_whole_report_row(entry))
             continue
