@@ -403,7 +403,7 @@ class _Run:
         missing = [attr for attr, digest in products.items() if digest == "missing"]
         if missing:
             raise PipelineError(
-                f"step {step.name} finished without writing {', '.join(missing)} "
+                f"step {step.name} did not write {', '.join(missing)} "
                 f"(declared in {self.notebooks_dir / pipeline.PIPELINE_FILE})"
             )
         return products
@@ -622,8 +622,9 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
     idle: list[Any] = []
     unrendered: list[tuple[Step, float, dict[str, str]]] = []
     """Steps done whose page is exported after the steps that need them have started."""
-    handed_off: dict[str, dict[str, str]] = {}
-    """Running steps whose products are written (handoff.products_written): their hashes then."""
+    handed_off: set[str] = set()
+    """Running steps whose products are written (handoff.products_written); their hashes then
+    are in ``run_state.products``, compared with those at the step's end."""
 
     def failed(step: Step, exc: Exception) -> bool:
         _print_step(position[step.name], total, step.name, "FAILED")
@@ -699,8 +700,8 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                         continue
                     try:
                         if run_state.products_handed_off(step, worker, offset):
-                            handed_off[step.name] = run_state.products_of(step, None)
-                            run_state.products[step.name] = handed_off[step.name]
+                            run_state.products[step.name] = run_state.products_of(step, None)
+                            handed_off.add(step.name)
                             released = True
                     except Exception as exc:
                         return failed(step, exc)
@@ -714,7 +715,8 @@ def _execute_steps(run_state: _Run, force: bool) -> bool:
                     duration = round(time.perf_counter() - started, 1)
                     reads = run_state.parameters_read(step, worker, offset)
                     products = run_state.products_of(step, reads)
-                    changed = [a for a, h in handed_off.pop(step.name, products).items() if products[a] != h]
+                    handed = run_state.products[step.name] if step.name in handed_off else products
+                    changed = [attr for attr, digest in handed.items() if products[attr] != digest]
                     if changed:
                         raise PipelineError(
                             f"step {step.name} changed {', '.join(changed)} after calling "
